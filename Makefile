@@ -1,0 +1,51 @@
+# finsent — `make run` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch first, pinned: on these CPU machines 2.13.0 is a local CPU wheel; unpinned torch pulls CUDA.
+TORCH_PIN ?= torch==2.13.0
+PYTEST_ARGS ?=
+
+.PHONY: help install run up down status test lint typecheck bench clean
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q $(TORCH_PIN)
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $@
+
+install: $(BIN)/.installed ## Create .venv and install finsent (torch pinned first)
+
+run: install ## Start the embedded stack, stream demo news through the models, serve the dashboard
+	$(BIN)/finsent run
+
+up: install ## Start embedded PostgreSQL + broker only
+	$(BIN)/finsent up
+
+down: install ## Stop the embedded services
+	$(BIN)/finsent down
+
+status: install ## Show what runs where
+	$(BIN)/finsent status
+
+test: install ## Run the whole test suite against real embedded services
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install ## ruff lint + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install ## mypy (strict) on the packages
+	$(BIN)/mypy
+
+bench: install ## Benchmarks (print figures; not tests)
+	$(BIN)/finsent bench inference
+	$(BIN)/finsent bench pipeline
+
+clean: ## Remove the venv and local state
+	rm -rf $(VENV) var

@@ -19,7 +19,7 @@ ALLOWED: dict[str, set[str]] = {
     "stream": {"storage", "models"},
     "ingest": {"stream", "storage"},
     "alerts": {"storage", "stream"},
-    "dashboards": {"storage"},
+    "dashboards": {"storage", "alerts", "models", "stream"},  # last stage: API + live page
 }
 SHELL_LEAVES = {"finsent.errors", "finsent.settings", "finsent"}
 

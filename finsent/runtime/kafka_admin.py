@@ -1,0 +1,99 @@
+"""Small Kafka admin helpers on kafka-python: health probe and idempotent topic creation."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterable
+
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from finsent.errors import RetryableError
+
+__all__ = ["create_topics", "kafka_healthy"]
+
+log = logging.getLogger(__name__)
+
+_TOPIC_EXISTS = TopicAlreadyExistsError.errno
+
+
+def _admin(bootstrap: str, timeout_s: float) -> KafkaAdminClient:
+    ms = int(timeout_s * 1000)
+    return KafkaAdminClient(
+        bootstrap_servers=bootstrap.split(","),
+        client_id="finsent-admin",
+        request_timeout_ms=ms,
+        bootstrap_timeout_ms=ms,
+    )
+
+
+def kafka_healthy(bootstrap: str, timeout_s: float = 3.0) -> bool:
+    """Whether the broker answers a metadata request (a TCP probe first, so a dead port is fast)."""
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except (OSError, ValueError):
+        return False
+    try:
+        admin = _admin(bootstrap, timeout_s)
+    except (KafkaError, OSError, ValueError):
+        return False
+    try:
+        return bool(admin.describe_cluster().get("brokers"))
+    except (KafkaError, OSError):
+        return False
+    finally:
+        admin.close()
+
+
+def create_topics(
+    bootstrap: str,
+    topics: Iterable[str],
+    partitions: int = 1,
+    *,
+    replication_factor: int = 1,
+    timeout_s: float = 10.0,
+) -> list[str]:
+    """Create the topics that do not exist yet (existing ones are left as they are).
+
+    Args:
+        bootstrap: comma separated ``host:port`` list.
+        topics: topic names.
+        partitions: partitions of each new topic.
+        replication_factor: replicas of each new topic (1 for the embedded broker).
+        timeout_s: timeout of each admin request.
+
+    Returns:
+        The names that were created by this call.
+
+    Raises:
+        RetryableError: the broker is unreachable or refused a topic for another reason.
+    """
+    wanted = list(dict.fromkeys(topics))
+    if not wanted:
+        return []
+    try:
+        admin = _admin(bootstrap, timeout_s)
+    except (KafkaError, OSError) as exc:
+        raise RetryableError(f"Kafka at {bootstrap} unreachable: {exc}") from exc
+    try:
+        new = [NewTopic(name, partitions, replication_factor) for name in wanted]
+        result = admin.create_topics(new, timeout_ms=int(timeout_s * 1000), raise_errors=False)
+    except KafkaError as exc:
+        raise RetryableError(f"creating topics on {bootstrap} failed: {exc}") from exc
+    finally:
+        admin.close()
+    created, problems = [], []
+    for item in result.get("topics", []):
+        code = item.get("error_code", 0)
+        if code == 0:
+            created.append(item["name"])
+        elif code != _TOPIC_EXISTS:
+            problems.append(f"{item['name']}: error {code} {item.get('error_message') or ''}".strip())
+    if problems:
+        raise RetryableError("could not create topics: " + "; ".join(problems))
+    if created:
+        log.info("created topics %s", ", ".join(created))
+    return created

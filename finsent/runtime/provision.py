@@ -1,0 +1,57 @@
+"""Make the services ready for finsent: schema migrated, topics created, a production model registered."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from finsent.runtime.kafka_admin import create_topics
+from finsent.settings import Settings
+
+__all__ = ["provision"]
+
+log = logging.getLogger(__name__)
+
+
+def provision(settings: Settings, database_url: str, kafka_bootstrap: str) -> list[str]:
+    """Apply migrations, create finsent's topics and register the shipped default model (idempotent).
+
+    Args:
+        settings: finsent settings (topic prefix and partitions, model store).
+        database_url: where PostgreSQL is.
+        kafka_bootstrap: where the broker is.
+
+    Returns:
+        Human-readable lines saying what was done.
+    """
+    from storage.db import current_revision, make_engine, upgrade
+    from stream.topics import Topics
+
+    done: list[str] = []
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
+        done.append(f"schema at revision {after}" + (f" (was {before})" if before != after else ""))
+        topics = Topics(settings.topic_prefix).all()
+        created = create_topics(kafka_bootstrap, topics, settings.topic_partitions)
+        done.append(f"topics ready: {len(topics)} ({len(created)} created)")
+        done.append(_register_default_model(settings, engine))
+    finally:
+        engine.dispose()
+    for line in done:
+        log.info("%s", line)
+    return done
+
+
+def _register_default_model(settings: Settings, engine: object) -> str:
+    try:
+        registry = importlib.import_module("models.registry")
+    except ImportError as exc:
+        return f"default model not registered: models.registry unavailable ({exc})"
+    ensure = getattr(registry, "ensure_default_registered", None)
+    if ensure is None:
+        return "default model not registered: models.registry.ensure_default_registered missing"
+    result = ensure(engine, settings.model_store_dir)
+    return f"production model: {result}" if result is not None else "production model registered"

@@ -1,11 +1,186 @@
-"""CLI commands of one stage (filled in by that stage's issue)."""
+"""`finsent up`, `down`, `status` and `db ...`: the embedded services and the schema."""
 
 from __future__ import annotations
 
+import json
+import logging
+from dataclasses import asdict
+
 import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from finsent.cli.common import console, err_console, load_settings
+from finsent.errors import FinsentError
+from finsent.runtime import (
+    EmbeddedStack,
+    EmbeddedStartError,
+    StackStatus,
+    provision,
+    resolve_database_url,
+)
 
 __all__ = ["register"]
+
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+
+_LABEL = {"postgres": "PostgreSQL", "kafka": "Kafka broker"}
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("up")(up)
+    app.command("down")(down)
+    app.command("status")(status)
+    app.add_typer(db_app, name="db")
+
+
+def _quiet_clients() -> None:
+    # kafka-python logs every connection at INFO; the CLI reports what matters itself.
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+
+
+def _display_url(url: str | None) -> str:
+    if not url:
+        return "-"
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def up(
+    skip_provision: bool = typer.Option(
+        False, "--no-provision", help="Only start services; skip migrations, topics and the model."
+    ),
+) -> None:
+    """Start the embedded PostgreSQL and broker (unless external URLs are set), then provision them.
+
+    Provisioning applies migrations, creates the Kafka topics and registers the default model.
+    Harmless when everything already runs.
+    """
+    settings = load_settings()
+    _quiet_clients()
+    stack = EmbeddedStack(settings)
+    try:
+        info = stack.start()
+    except EmbeddedStartError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", markup=False, highlight=False)
+        err_console.print("Nothing was left running. Data dir: " + str(stack.data_dir))
+        raise typer.Exit(1) from None
+    for note in info.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    for name, url in (("postgres", info.database_url), ("kafka", info.kafka_bootstrap)):
+        external = settings.database_url if name == "postgres" else settings.kafka_bootstrap
+        how = "started" if name in info.started else ("external" if external else "already running")
+        console.print(f"{_LABEL[name]:<13} {_display_url(url)}  ({how})", highlight=False, soft_wrap=True)
+    console.print(f"data dir      {info.data_dir}")
+    if skip_provision:
+        return
+    try:
+        for line in provision(settings, info.database_url, info.kafka_bootstrap):
+            console.print(f"  {line}")
+    except FinsentError as exc:
+        err_console.print(f"[red]error while provisioning:[/red] {exc}", highlight=False)
+        err_console.print("The services keep running; fix the cause and run `finsent up` again.")
+        raise typer.Exit(1) from None
+    console.print("[green]ready[/green]")
+
+
+def down(
+    timeout_s: float = typer.Option(15.0, "--timeout", help="Seconds to wait before SIGKILL."),
+) -> None:
+    """Stop the embedded services cleanly (SIGTERM/fast shutdown, SIGKILL after the timeout)."""
+    settings = load_settings()
+    results = EmbeddedStack(settings).stop(timeout_s=timeout_s)
+    if not results:
+        console.print("nothing was running")
+    for name, outcome in results.items():
+        console.print(f"{_LABEL.get(name, name):<13} {outcome}")
+
+
+def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Show what runs where and whether it answers; exit code 1 unless everything is healthy."""
+    settings = load_settings()
+    _quiet_clients()
+    report = EmbeddedStack(settings).status()
+    if as_json:
+        data = {
+            "healthy": report.healthy,
+            "data_dir": str(settings.data_dir.resolve()),
+            "services": [asdict(s) | {"url": _display_url(s.url)} for s in report.services],
+        }
+        console.print_json(json.dumps(data))
+    else:
+        _print_status(report)
+    if not report.healthy:
+        raise typer.Exit(1)
+
+
+def _print_status(report: StackStatus) -> None:
+    # One line per service (no table): nothing gets truncated and the output greps well.
+    for s in report.services:
+        state = "healthy" if s.healthy else ("running, not answering" if s.running else "not running")
+        colour = "green" if s.healthy else "red"
+        details = f"  pid {s.pid}" if s.pid else ""
+        details += f"  log {s.log}" if s.log else ""
+        console.print(
+            f"{_LABEL.get(s.name, s.name):<13} {s.mode:<9} [{colour}]{state}[/{colour}]  "
+            f"{_display_url(s.url)}{details}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if not report.healthy:
+        console.print("run `finsent up` to start the embedded services")
+
+
+def _database_url() -> str:
+    settings = load_settings()
+    try:
+        return resolve_database_url(settings)
+    except FinsentError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from storage.db import current_revision, upgrade
+
+    url = _database_url()
+    try:
+        upgrade(url, revision)
+        console.print(f"schema at revision {current_revision(url)}")
+    except FinsentError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: str = typer.Argument(..., help="Target revision ('base' drops every table)."),
+) -> None:
+    """Revert migrations down to REVISION."""
+    from storage.db import current_revision, downgrade
+
+    url = _database_url()
+    try:
+        downgrade(url, revision)
+        console.print(f"schema at revision {current_revision(url) or 'base (empty)'}")
+    except FinsentError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database and the newest one shipped."""
+    from storage.db import current_revision, head_revision
+
+    url = _database_url()
+    try:
+        console.print(f"database: {current_revision(url) or 'base (empty)'}; newest: {head_revision()}")
+    except FinsentError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None

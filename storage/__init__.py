@@ -12,6 +12,7 @@ from storage.db import (
     make_engine,
     session_scope,
     sessionmaker_for,
+    transaction,
     truncate_all,
     upgrade,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "make_engine",
     "session_scope",
     "sessionmaker_for",
+    "transaction",
     "translate_errors",
     "truncate_all",
     "upgrade",

@@ -31,6 +31,7 @@ __all__ = [
     "make_engine",
     "session_scope",
     "sessionmaker_for",
+    "transaction",
     "truncate_all",
     "upgrade",
 ]
@@ -58,6 +59,17 @@ def make_engine(url: str, *, pool_size: int = 5, connect_timeout_s: int = 10, **
         connect_args=connect_args,
         **kwargs,
     )
+
+
+@contextlib.contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction (commit on success, rollback on error), errors translated.
+
+    Connection failures raise :class:`~storage.exceptions.StorageUnavailableError` (retry);
+    constraint/type violations :class:`~storage.exceptions.StorageDataError`.
+    """
+    with translate_errors("database transaction"), engine.begin() as conn:
+        yield conn
 
 
 def sessionmaker_for(engine: Engine) -> sessionmaker[Session]:

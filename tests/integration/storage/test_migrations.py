@@ -1,0 +1,55 @@
+"""Alembic migrations against a real, empty PostgreSQL database."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from storage.db import current_revision, downgrade, head_revision, make_engine, upgrade
+from storage.schema import Base
+
+
+def _tables(url: str) -> set[str]:
+    engine = make_engine(url, pool_size=1)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def _diffs(url: str) -> list[object]:
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            return list(compare_metadata(ctx, Base.metadata))
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_from_empty_creates_exactly_the_models_schema(fresh_database_url: str) -> None:
+    assert current_revision(fresh_database_url) is None
+
+    upgrade(fresh_database_url)
+
+    assert current_revision(fresh_database_url) == head_revision()
+    assert _tables(fresh_database_url) == set(Base.metadata.tables) | {"alembic_version"}
+    assert _diffs(fresh_database_url) == []
+
+
+def test_downgrade_to_base_leaves_no_table_and_upgrade_works_again(fresh_database_url: str) -> None:
+    upgrade(fresh_database_url)
+
+    downgrade(fresh_database_url, "base")
+
+    assert current_revision(fresh_database_url) is None
+    assert _tables(fresh_database_url) <= {"alembic_version"}
+    upgrade(fresh_database_url)
+    assert _diffs(fresh_database_url) == []
+
+
+def test_upgrade_is_idempotent(fresh_database_url: str) -> None:
+    upgrade(fresh_database_url)
+    upgrade(fresh_database_url)
+    assert current_revision(fresh_database_url) == head_revision()

@@ -1,0 +1,107 @@
+"""Alerts (list, acknowledge) and webhook subscriptions (list, create, delete)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response
+
+from dashboards.api import writes
+from dashboards.api.deps import Conn, Range, ReadAuth, WriteAuth
+from dashboards.api.schemas import AckIn, AlertOut, AlertPage, WebhookCreated, WebhookIn, WebhookOut
+from storage import api_queries as q
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api", tags=["alerts"])
+
+AlertSort = Literal[tuple(q.ALERT_SORTS)]  # type: ignore[valid-type]  # whitelist from storage
+AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+@router.get("/alerts", response_model=AlertPage, dependencies=[ReadAuth], summary="Alert episodes")
+def list_alerts(
+    conn: Conn,
+    rng: Range,
+    status: Annotated[Literal["open", "acknowledged", "resolved"] | None, Query()] = None,
+    severity: Annotated[str | None, Query(min_length=1, max_length=16)] = None,
+    scope_kind: Annotated[Literal["topic", "entity", "source", "all"] | None, Query()] = None,
+    scope_value: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    rule_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    sort: Annotated[AlertSort, Query()] = "-opened_at",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> dict[str, Any]:
+    """Alerts, newest first; ``start``/``end`` select episodes overlapping the range."""
+    flt = q.AlertFilter(
+        status=status,
+        severity=severity,
+        scope_kind=scope_kind,
+        scope_value=scope_value,
+        rule_id=rule_id,
+        start=rng.start,
+        end=rng.end,
+    )
+    page = q.list_alerts(conn, flt, sort=sort, limit=limit, offset=offset)
+    nxt = page.offset + len(page.items)
+    return {**page.__dict__, "next_offset": nxt if page.items and nxt < page.total else None}
+
+
+@router.post(
+    "/alerts/{alert_id}/ack",
+    response_model=AlertOut,
+    dependencies=[WriteAuth],
+    summary="Acknowledge an alert",
+    responses={404: {"description": "No such alert"}},
+)
+def ack_alert(conn: Conn, alert_id: AlertId, body: AckIn | None = None) -> dict[str, Any]:
+    """Acknowledge an alert (idempotent; a resolved alert keeps its status, the ack is recorded)."""
+    by = body.by if body is not None else "api"
+    alert = writes.acknowledge_alert(conn, alert_id, by)
+    if alert is None:
+        raise HTTPException(status_code=404, detail=f"no alert {alert_id}")
+    return alert
+
+
+@router.get(
+    "/webhooks",
+    response_model=list[WebhookOut],
+    dependencies=[WriteAuth],
+    summary="Webhook subscriptions (token required: URLs may carry secrets)",
+)
+def list_webhooks(conn: Conn) -> list[dict[str, Any]]:
+    """Every subscription; signing secrets are never listed."""
+    return q.list_webhooks(conn)
+
+
+@router.post(
+    "/webhooks",
+    response_model=WebhookCreated,
+    status_code=201,
+    dependencies=[WriteAuth],
+    summary="Subscribe a webhook to alerts",
+)
+def create_webhook(conn: Conn, body: WebhookIn) -> dict[str, Any]:
+    """Store a subscription; the answer carries the signing secret (shown only here)."""
+    return writes.create_webhook(
+        conn,
+        url=str(body.url),
+        secret=body.secret,
+        fmt=body.format,
+        filters=body.filters,
+        active=body.active,
+    )
+
+
+@router.delete(
+    "/webhooks/{sub_id}",
+    status_code=204,
+    dependencies=[WriteAuth],
+    summary="Delete a webhook subscription",
+    responses={404: {"description": "No such subscription"}},
+)
+def delete_webhook(conn: Conn, sub_id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> Response:
+    """Delete a subscription and its delivery log."""
+    if not writes.delete_webhook(conn, sub_id):
+        raise HTTPException(status_code=404, detail=f"no webhook subscription {sub_id}")
+    return Response(status_code=204)

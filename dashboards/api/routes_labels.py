@@ -1,0 +1,92 @@
+"""Labelling workflow (label queue, new labels) and the model registry (list, promote)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query
+
+from dashboards.api import writes
+from dashboards.api.deps import Conn, ReadAuth, WriteAuth
+from dashboards.api.schemas import ArticlePage, LabelIn, LabelOut, ModelOut, Sentiment
+from dashboards.exceptions import ConflictError
+from storage import api_queries as q
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api")
+
+
+@router.post(
+    "/labels",
+    response_model=LabelOut,
+    status_code=201,
+    dependencies=[WriteAuth],
+    tags=["labels"],
+    summary="Store an analyst's label",
+    responses={404: {"description": "No such article"}},
+)
+def create_label(conn: Conn, body: LabelIn) -> dict[str, Any]:
+    """Store a topic and/or sentiment label for an article or a free text (used by retraining)."""
+    label = writes.insert_label(
+        conn,
+        article_id=body.article_id,
+        text=body.text,
+        topic=body.topic,
+        sentiment=body.sentiment,
+        labeled_by=body.labeled_by,
+    )
+    if label is None:
+        raise HTTPException(status_code=404, detail=f"no article {body.article_id!r}")
+    return label
+
+
+@router.get(
+    "/labels/queue",
+    response_model=ArticlePage,
+    dependencies=[ReadAuth],
+    tags=["labels"],
+    summary="Articles to label next (least confident first)",
+)
+def label_queue(
+    conn: Conn,
+    topic: Annotated[int | None, Query(ge=0, le=19)] = None,
+    sentiment: Annotated[Sentiment | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> dict[str, Any]:
+    """Scored, unlabelled articles ordered by the model's confidence, lowest first."""
+    page = q.label_queue(conn, topic=topic, sentiment=sentiment, limit=limit, offset=offset)
+    nxt = page.offset + len(page.items)
+    return {**page.__dict__, "next_offset": nxt if page.items and nxt < page.total else None}
+
+
+@router.get(
+    "/models", response_model=list[ModelOut], dependencies=[ReadAuth], tags=["models"],
+    summary="Registered model versions",
+)  # fmt: skip
+def list_models(
+    conn: Conn,
+    status: Annotated[str | None, Query(min_length=1, max_length=16, description="e.g. production")] = None,
+) -> list[dict[str, Any]]:
+    """The registry, production version first, with each version's evaluation metrics."""
+    return q.list_models(conn, status=status)
+
+
+@router.post(
+    "/models/{version}/promote",
+    response_model=ModelOut,
+    dependencies=[WriteAuth],
+    tags=["models"],
+    summary="Make a version the production model",
+    responses={404: {"description": "No such version"}, 409: {"description": "Version may not serve"}},
+)
+def promote(conn: Conn, version: Annotated[str, Path(min_length=1, max_length=64)]) -> dict[str, Any]:
+    """Promote a registered version; workers pick it up on their next registry check."""
+    try:
+        model = writes.promote_model(conn, version)
+    except ConflictError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
+    if model is None:
+        raise HTTPException(status_code=404, detail=f"no model version {version!r}")
+    return model

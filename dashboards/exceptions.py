@@ -1,0 +1,23 @@
+"""Exceptions of the dashboards stage (HTTP API, live page, Grafana), split by what the caller does."""
+
+from __future__ import annotations
+
+from finsent.errors import ConfigError, FinsentError, RetryableError
+
+__all__ = ["ConflictError", "DashboardsError", "GrafanaPushError", "PanelSqlError"]
+
+
+class DashboardsError(FinsentError):
+    """Root of the dashboards stage's own exceptions."""
+
+
+class ConflictError(DashboardsError):
+    """The request is valid but the current state forbids it (HTTP 409), e.g. acking a resolved alert."""
+
+
+class GrafanaPushError(DashboardsError, RetryableError):
+    """Grafana did not accept a dashboard (unreachable, timeout, or an error answer)."""
+
+
+class PanelSqlError(DashboardsError, ConfigError):
+    """A generated Grafana panel has no SQL or uses a macro the expander does not know."""

@@ -140,9 +140,7 @@ def detect_sentiment_shift(rule: SentimentShiftRule, window: Counts, history: Se
     sd = max(math.sqrt(sum((m - mu) ** 2 for m in means) / (len(means) - 1)), rule.min_std, 1e-9)
     z = (value - mu) / sd
     moved = {"down": -z, "up": z, "both": abs(z)}[rule.direction]
-    fired = (
-        window.n >= rule.min_count and len(means) >= rule.min_baseline_windows and moved > rule.k
-    )
+    fired = window.n >= rule.min_count and len(means) >= rule.min_baseline_windows and moved > rule.k
     details = {"n": window.n, "baseline_sd": sd, "baseline_windows": len(means)}
     return Detection(fired, value, mu, z, details)
 

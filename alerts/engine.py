@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -76,6 +76,7 @@ class AlertEvent:
     state: AlertState
     detection: Detection | None
     notified: bool
+    view: dict[str, Any] = field(default_factory=dict)
 
 
 class AlertStore(Protocol):

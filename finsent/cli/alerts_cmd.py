@@ -1,11 +1,253 @@
-"""CLI commands of one stage (filled in by that stage's issue)."""
+"""`finsent alerts ...` and `finsent rules check`: alerts, acknowledgements, webhooks, the service."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.table import Table
+
+from finsent.cli.common import console, err_console, load_settings
+from finsent.errors import FinsentError
+from finsent.settings import Settings
 
 __all__ = ["register"]
+
+log = logging.getLogger(__name__)
+alerts_app = typer.Typer(
+    help="Alerts: list, acknowledge, webhooks, the alerting service.", no_args_is_help=True
+)
+rules_app = typer.Typer(help="Alert rule files.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.add_typer(alerts_app, name="alerts")
+    app.add_typer(rules_app, name="rules")
+
+
+def _topic_labels() -> tuple[str, ...]:
+    import models
+
+    labels = getattr(models, "TOPIC_LABELS", None)
+    if labels is None:  # older models package: the labels module only
+        from models.labels import TOPIC_LABELS as labels
+    return tuple(labels)
+
+
+def _fail(exc: Exception, code: int = 1) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(code)
+
+
+def _db(settings: Settings) -> Any:
+    from finsent.runtime import resolve_database_url
+    from storage.db import make_engine
+
+    try:
+        return make_engine(resolve_database_url(settings))
+    except FinsentError as exc:
+        raise _fail(exc) from None
+
+
+@rules_app.command("check")
+def rules_check(path: Path = typer.Argument(..., help="YAML rule file to validate.")) -> None:
+    """Validate a rule file; exit 1 naming the rule and field of every problem."""
+    from alerts.exceptions import RuleFileError
+    from alerts.rules import load_rules
+
+    try:
+        rules = load_rules(path, topic_labels=_topic_labels())
+    except RuleFileError as exc:
+        raise _fail(exc) from None
+    for rule in rules.rules:
+        scope = f"{rule.scope.kind}:{rule.scope.value}"
+        state = "" if rule.enabled else " (disabled)"
+        console.print(f"[green]ok[/green] {rule.id}: {rule.kind} on {scope}, window {rule.window}{state}")
+    console.print(f"{len(rules.rules)} rules valid in {path}")
+
+
+@alerts_app.command("list")
+def alerts_list(
+    status: str | None = typer.Option(None, help="open | acknowledged | resolved"),
+    limit: int = typer.Option(50, min=1, help="Most alerts shown."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Alerts newest first, with the state of their webhook deliveries (failed ones flagged)."""
+    from storage import alerts_repo
+
+    engine = _db(load_settings())
+    with engine.connect() as conn:
+        rows = alerts_repo.list_alerts(conn, status=status, limit=limit)
+        failed = alerts_repo.list_deliveries(conn, status="failed", limit=limit)
+    if as_json:
+        console.print_json(json.dumps({"alerts": rows, "failed_deliveries": failed}, default=str))
+        return
+    table = Table("id", "opened", "rule", "scope", "severity", "status", "value", "baseline", "deliveries")
+    for a in rows:
+        deliveries = ", ".join(f"{k}:{v}" for k, v in sorted(a["deliveries"].items())) or "-"
+        if "failed" in a["deliveries"]:
+            deliveries = f"[red]{deliveries}[/red]"
+        baseline = "-" if a["baseline"] is None else f"{a['baseline']:.3g}"
+        table.add_row(str(a["id"]), f"{a['opened_at']:%Y-%m-%d %H:%M}", a["rule_id"],
+                      f"{a['scope_kind']}:{a['scope_value']}", a["severity"], a["status"],
+                      f"{a['value']:.3g}", baseline, deliveries)  # fmt: skip
+    console.print(table)
+    for d in failed:
+        console.print(f"[red]failed delivery[/red] {d['id']} of alert {d['alert_id']} to {d['url']} "
+                      f"after {d['attempts']} attempts: {d['last_error']}")  # fmt: skip
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    alert_id: int = typer.Argument(..., help="Alert id (see `finsent alerts list`)."),
+    by: str = typer.Option("cli", help="Who acknowledges."),
+) -> None:
+    """Acknowledge an alert: no more update notifications for this episode."""
+    from storage import alerts_repo
+
+    settings = load_settings()
+    engine = _db(settings)
+    with engine.begin() as conn:
+        row = alerts_repo.acknowledge_alert(conn, alert_id, by, datetime.now(UTC))
+    if row is None:
+        raise _fail(ValueError(f"no alert with id {alert_id}"))
+    _publish_ack(settings, row)
+    console.print(
+        f"alert {alert_id} ({row['rule_id']} {row['scope_kind']}:{row['scope_value']}) is {row['status']}"
+    )
+
+
+def _publish_ack(settings: Settings, row: dict[str, Any]) -> None:
+    if settings.kafka_bootstrap is None:
+        return
+    from alerts.publisher import KafkaAlertPublisher
+    from stream.records import AlertRecord
+    from stream.topics import Topics
+
+    record = AlertRecord(
+        alert_id=row["id"], event="acknowledged", rule_id=row["rule_id"], rule_kind=row["kind"],
+        scope_kind=row["scope_kind"], scope_value=row["scope_value"], severity=row["severity"],
+        value=row["value"], baseline=row["baseline"], statistic=row["statistic"],
+        window_start=row["window_start"], window_end=row["window_end"], at=datetime.now(UTC),
+        details={"acknowledged_by": row["acknowledged_by"]},
+    )  # fmt: skip
+    publisher = KafkaAlertPublisher(settings.kafka_bootstrap, Topics(settings.topic_prefix).alerts)
+    publisher.publish_records([record])
+    publisher.close()
+
+
+@alerts_app.command("subscribe")
+def alerts_subscribe(
+    url: str = typer.Argument(..., help="Receiver URL (http/https)."),
+    secret: str = typer.Option(..., envvar="FINSENT_WEBHOOK_SECRET", help="Shared signing secret."),
+    fmt: str = typer.Option("json", "--format", help="json | slack"),
+    rule: list[str] = typer.Option([], help="Only these rule ids (repeatable)."),
+    severity: list[str] = typer.Option([], help="Only these severities (repeatable)."),
+    scope: list[str] = typer.Option([], help="Only these scopes, e.g. entity:TSLA, topic:* (repeatable)."),
+    event: list[str] = typer.Option([], help="Events to send (default: opened, updated)."),
+) -> None:
+    """Register a webhook subscription."""
+    from storage import alerts_repo
+
+    if not url.startswith(("http://", "https://")) or not secret.strip() or fmt not in ("json", "slack"):
+        raise _fail(ValueError("need an http(s) URL, a non-empty --secret and --format json|slack"), 2)
+    filters = {
+        k: v
+        for k, v in {"rules": rule, "severities": severity, "scopes": scope, "events": event}.items()
+        if v
+    }
+    with _db(load_settings()).begin() as conn:
+        sub_id = alerts_repo.add_subscription(conn, url, secret, fmt=fmt, filters=filters)
+    console.print(f"subscription {sub_id} -> {url} ({fmt}) filters {filters or 'none'}")
+
+
+@alerts_app.command("test-webhook")
+def alerts_test_webhook(
+    url: str = typer.Argument(..., help="Receiver URL."),
+    secret: str = typer.Option(..., envvar="FINSENT_WEBHOOK_SECRET", help="Shared signing secret."),
+    fmt: str = typer.Option("json", "--format", help="json | slack"),
+    timeout_s: float = typer.Option(10.0, "--timeout", min=0.1, help="Request timeout in seconds."),
+) -> None:
+    """Send one signed test event to URL and show the answer."""
+    import httpx
+
+    from alerts.webhooks import send_test
+
+    try:
+        response = send_test(url, secret, fmt=fmt, timeout_s=timeout_s)
+    except httpx.HTTPError as exc:
+        raise _fail(ValueError(f"{url}: {type(exc).__name__}: {exc}")) from None
+    colour = "green" if response.is_success else "red"
+    console.print(f"[{colour}]{response.status_code}[/{colour}] from {url}")
+    if not response.is_success:
+        raise typer.Exit(1)
+
+
+@alerts_app.command("run")
+def alerts_run(
+    once: bool = typer.Option(False, "--once", help="Catch up, deliver what is due, exit."),
+    catch_up_h: float = typer.Option(
+        24.0, "--catch-up-hours", min=0, help="Missed windows re-checked at start."
+    ),
+    grace_s: float = typer.Option(
+        90.0, "--grace", min=0, help="Wait after a window ends for late aggregates."
+    ),
+    interval_s: float = typer.Option(10.0, "--interval", min=0.5, help="Seconds between evaluations."),
+) -> None:
+    """The alerting service: rule engine (timer + catch-up) and webhook delivery, until SIGTERM.
+
+    SIGHUP reloads the rule file; an invalid file is rejected and the running rules stay.
+    """
+    from alerts.service import AlertService
+
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        service = AlertService.from_settings(settings, _db(settings), topic_labels=_topic_labels())
+    except FinsentError as exc:
+        raise _fail(exc, 2) from None
+    lookback = timedelta(hours=catch_up_h)
+    if once:
+        events, outcomes = asyncio.run(service.run_once(lookback=lookback, grace=timedelta(seconds=grace_s)))
+        console.print(f"{len(events)} alert events, {len(outcomes)} delivery attempts")
+        return
+    asyncio.run(_serve(service, lookback, timedelta(seconds=grace_s), interval_s))
+
+
+async def _serve(service: Any, lookback: timedelta, grace: timedelta, interval_s: float) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGHUP, service.reload_rules)
+    await service.serve(stop, lookback=lookback, grace=grace, interval_s=interval_s)
+
+
+@alerts_app.command("quality")
+def alerts_quality(
+    days: float = typer.Option(7.0, min=1, help="Days of simulated quiet stream."),
+    seed: int = typer.Option(7, help="Random seed."),
+    rules_file: Path | None = typer.Option(None, "--rules", help="Rule file (default: settings / built-in)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Measure false alerts per day and detection delay of the rules on simulated streams."""
+    from alerts.quality import measure, render_report
+    from alerts.rules import load_rules
+
+    settings = load_settings()
+    rules = load_rules(rules_file or settings.rules_file, topic_labels=_topic_labels())
+    report = measure(rules, quiet_days=days, seed=seed)
+    if as_json:
+        console.print_json(json.dumps(report, default=str))
+    else:
+        console.print(render_report(report))

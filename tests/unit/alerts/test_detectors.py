@@ -74,8 +74,7 @@ def test_negative_surge_prior_smooths_a_new_scope() -> None:
 
 @pytest.mark.parametrize(
     ("k", "n", "p", "expected"),
-    [(0, 10, 0.3, 1.0), (11, 10, 0.3, 0.0), (10, 10, 0.5, 0.5**10), (1, 1, 0.2, 0.2),
-     (2, 3, 0.5, 0.5)],
+    [(0, 10, 0.3, 1.0), (11, 10, 0.3, 0.0), (10, 10, 0.5, 0.5**10), (1, 1, 0.2, 0.2), (2, 3, 0.5, 0.5)],
 )
 def test_binomial_sf(k: int, n: int, p: float, expected: float) -> None:
     assert binomial_sf(k, n, p) == pytest.approx(expected)
@@ -124,8 +123,16 @@ def test_ewma_weights_recent_windows_more() -> None:
 
 
 def shift(**kw: Any) -> SentimentShiftRule:
-    fields = {"id": "m", "kind": "sentiment_shift", "scope": {"kind": "all"}, "window": "1h",
-              "min_count": 10, "k": 3, "min_std": 0.0, **kw}
+    fields = {
+        "id": "m",
+        "kind": "sentiment_shift",
+        "scope": {"kind": "all"},
+        "window": "1h",
+        "min_count": 10,
+        "k": 3,
+        "min_std": 0.0,
+        **kw,
+    }
     return SentimentShiftRule.model_validate(fields)
 
 

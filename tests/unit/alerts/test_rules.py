@@ -45,8 +45,14 @@ def test_bundled_defaults_are_valid() -> None:
 
 
 def _rule(**fields: object) -> str:
-    base: dict[str, object] = {"id": "r1", "kind": "threshold", "scope": "{kind: all}", "window": "15m",
-                               "metric": "count", "value": 10}
+    base: dict[str, object] = {
+        "id": "r1",
+        "kind": "threshold",
+        "scope": "{kind: all}",
+        "window": "15m",
+        "metric": "count",
+        "value": 10,
+    }
     base.update(fields)
     body = "\n".join(f"    {k}: {v}" for k, v in base.items() if v is not None)
     return "rules:\n  - " + body.lstrip()
@@ -81,7 +87,9 @@ def test_bad_rule_files_are_rejected_with_the_problem_named(text: str, expected:
 
 
 def test_one_bad_rule_rejects_the_whole_file() -> None:
-    text = GOOD + "  - {id: broken, kind: threshold, scope: {kind: all}, window: -5m, metric: count, value: 1}\n"
+    text = (
+        GOOD + "  - {id: broken, kind: threshold, scope: {kind: all}, window: -5m, metric: count, value: 1}\n"
+    )
     with pytest.raises(RuleFileError, match="rule 'broken' \\(rules\\[2\\]\\): window"):
         parse_rules(text, topic_labels=TOPICS)
 

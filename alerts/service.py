@@ -1,0 +1,120 @@
+"""The alerting service: the rule engine on PostgreSQL plus the webhook delivery worker.
+
+``finsent alerts run`` serves it; the stream stage can drive the same engine per closed window
+through :meth:`AlertService.on_window_closed` (wired by the app shell, since ``stream`` does not
+import ``alerts``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from alerts.engine import AlertEngine, AlertEvent
+from alerts.exceptions import RuleFileError
+from alerts.publisher import KafkaAlertPublisher
+from alerts.rules import RuleSet, load_rules
+from alerts.store import DbAggregateReader, DbAlertStore
+from alerts.webhooks import DeliveryOutcome, DeliveryWorker, RetryPolicy
+from finsent.settings import Settings
+from stream.topics import Topics
+
+__all__ = ["AlertService", "build_engine"]
+
+log = logging.getLogger(__name__)
+
+
+def build_engine(
+    db: Engine,
+    rules: RuleSet,
+    *,
+    kafka_bootstrap: str | None = None,
+    alerts_topic: str | None = None,
+) -> AlertEngine:
+    """An :class:`AlertEngine` on PostgreSQL aggregates, publishing to ``alerts_topic`` if given."""
+    publisher = None
+    if kafka_bootstrap and alerts_topic:
+        publisher = KafkaAlertPublisher(kafka_bootstrap, alerts_topic)
+    return AlertEngine(rules, DbAggregateReader(db), DbAlertStore(db), publisher=publisher)
+
+
+class AlertService:
+    """Engine + delivery worker, with rule reloads that keep the running set on a bad file."""
+
+    def __init__(
+        self, engine: AlertEngine, worker: DeliveryWorker, *, rules_path: Path | None = None
+    ) -> None:
+        self.engine = engine
+        self.worker = worker
+        self.rules_path = rules_path
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        db: Engine,
+        *,
+        topic_labels: Sequence[str] | None,
+        kafka_bootstrap: str | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> AlertService:
+        """Load the rule file of the settings (or the bundled one) and wire everything.
+
+        Raises:
+            RuleFileError: the rule file is invalid (the service does not start).
+        """
+        rules = load_rules(settings.rules_file, topic_labels=topic_labels)
+        bootstrap = kafka_bootstrap or settings.kafka_bootstrap
+        engine = build_engine(
+            db, rules, kafka_bootstrap=bootstrap, alerts_topic=Topics(settings.topic_prefix).alerts
+        )
+        worker = DeliveryWorker(db, policy=policy or RetryPolicy())
+        return cls(engine, worker, rules_path=settings.rules_file)
+
+    def on_window_closed(self, watermark: datetime) -> list[AlertEvent]:
+        """Per-window hook: aggregates are complete before ``watermark``; evaluate what closed.
+
+        Blocking (database): call it from a thread/executor, not on an event loop.
+        """
+        return self.engine.advance(watermark)
+
+    def reload_rules(self) -> None:
+        """Re-read the rule file (SIGHUP); an invalid file is logged and the running rules stay."""
+        with contextlib.suppress(RuleFileError):
+            rules = self.engine.reload(self.rules_path)
+            log.info("reloaded %d rules from %s", len(rules.rules), rules.source)
+
+    async def run_once(
+        self, *, lookback: timedelta, grace: timedelta, now: datetime | None = None
+    ) -> tuple[list[AlertEvent], list[DeliveryOutcome]]:
+        """Catch up on missed windows, then send the deliveries that are due."""
+        current = now or datetime.now(UTC)
+        events = await asyncio.to_thread(self.engine.catch_up, current - grace, lookback)
+        outcomes = await self.worker.run_once()
+        return events, outcomes
+
+    async def serve(
+        self, stop: asyncio.Event, *, lookback: timedelta, grace: timedelta, interval_s: float = 10.0
+    ) -> None:
+        """Catch up, then evaluate every ``interval_s`` and deliver continuously until ``stop``."""
+        await asyncio.to_thread(self.engine.catch_up, datetime.now(UTC) - grace, lookback)
+        delivery = asyncio.create_task(self.worker.run(stop))
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval_s)
+                if stop.is_set():
+                    break
+                try:
+                    await asyncio.to_thread(self.engine.advance, datetime.now(UTC) - grace)
+                except Exception:  # a database hiccup must not end the service; retried next tick
+                    log.exception("rule evaluation failed; retrying in %.0fs", interval_s)
+        finally:
+            stop.set()
+            await delivery

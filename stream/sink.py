@@ -1,0 +1,221 @@
+"""Write scored batches to PostgreSQL: articles, scores, aggregates and dead letters in ONE transaction.
+
+Idempotent on (article, model version), so at-least-once delivery stores each article once.
+PostgreSQL unavailable -> retry with exponential backoff until it is back (the caller does not
+ack meanwhile, so nothing is committed and nothing is lost). Rows PostgreSQL rejects as bad data
+are isolated by bisection and returned as dead letters; the rest of the batch is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, select
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_never,
+    wait_exponential_jitter,
+)
+
+from storage.aggregates import refresh_buckets
+from storage.exceptions import StorageDataError, StorageUnavailableError, translate_errors
+from storage.repository import insert_dead_letter, upsert_articles, upsert_scores
+from storage.schema import DeadLetter as DeadLetterRow
+from stream.inference import ScoreLike
+from stream.messages import DeadLetter, InboundMessage
+from stream.metrics import StreamMetrics
+from stream.records import ArticleRecord
+
+__all__ = ["STAGE", "ScoreSink", "ScoredItem", "article_row", "score_row"]
+
+log = logging.getLogger(__name__)
+
+#: ``dead_letters.stage`` of the rows this worker writes.
+STAGE = "stream"
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class ScoredItem:
+    """One article with its score, ready to store."""
+
+    message: InboundMessage
+    record: ArticleRecord
+    score: ScoreLike
+
+
+def article_row(record: ArticleRecord) -> dict[str, Any]:
+    """The ``articles`` row of a record (inserted only when ingest has not stored it already)."""
+    return {
+        "id": record.id,
+        "source_id": record.source_id,
+        "url": record.url,
+        "title": record.title,
+        "body": record.body,
+        "published_at": record.published_at,
+        "published_at_estimated": record.published_at_estimated,
+        "fetched_at": record.fetched_at,
+        "language": record.language,
+        "tickers": list(record.tickers),
+        "entities": [e.model_dump() for e in record.entities],
+        "content_hash": record.content_hash,
+        "cluster_id": record.cluster_id,
+        "novelty": record.novelty,
+        "emitted_at": record.emitted_at,
+    }
+
+
+def score_row(item: ScoredItem, scored_at: datetime) -> dict[str, Any]:
+    """The ``scores`` row of a scored article."""
+    s = item.score
+    return {
+        "article_id": item.record.id,
+        "model_version": s.model_version,
+        "topic": s.topic,
+        "topic_label": s.topic_label,
+        "topic_probs": list(s.topic_probs),
+        "sentiment": s.sentiment,
+        "sentiment_probs": list(s.sentiment_probs),
+        "score": s.score,
+        "confidence": s.confidence,
+        "published_at": item.record.published_at,
+        "scored_at": scored_at,
+    }
+
+
+class ScoreSink:
+    """Stores batches on a small thread pool (the database driver blocks)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        metrics: StreamMetrics | None = None,
+        threads: int = 1,
+        max_backoff_s: float = 5.0,
+    ) -> None:
+        self._engine = engine
+        self._metrics = metrics
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="finsent-db")
+        self._max_backoff_s = max_backoff_s
+
+    async def write(
+        self, items: Sequence[ScoredItem], dead: Sequence[DeadLetter]
+    ) -> tuple[datetime, list[DeadLetter]]:
+        """Store a batch; retry while PostgreSQL is unavailable.
+
+        Returns:
+            ``(scored_at, rejected)``: the time stamped on the score rows, and dead letters for
+            items PostgreSQL rejected (they are stored in the dead-letter table, not as scores).
+        """
+        started = time.perf_counter()
+        try:
+            scored_at = await self._retrying(self._write_tx, items, dead)
+            rejected: list[DeadLetter] = []
+        except StorageDataError:
+            if not items:
+                raise  # the dead-letter rows themselves were refused: a schema bug, crash loudly
+            await self._retrying(self._write_tx, [], dead)
+            scored_at, rejected = await self._write_isolating(items)
+        if self._metrics is not None:
+            self._metrics.db_write_seconds.observe(time.perf_counter() - started)
+        return scored_at, rejected
+
+    async def _write_isolating(self, items: Sequence[ScoredItem]) -> tuple[datetime, list[DeadLetter]]:
+        try:
+            return await self._retrying(self._write_tx, items, []), []
+        except StorageDataError as exc:
+            if len(items) == 1:
+                letter = DeadLetter.of(items[0].message, exc)
+                log.warning("row refused by PostgreSQL; dead-lettered: %s", exc)
+                return await self._retrying(self._write_tx, [], [letter]), [letter]
+        mid = len(items) // 2
+        first_at, first = await self._write_isolating(items[:mid])
+        second_at, second = await self._write_isolating(items[mid:])
+        return max(first_at, second_at), first + second
+
+    def _write_tx(self, items: Sequence[ScoredItem], dead: Sequence[DeadLetter]) -> datetime:
+        scored_at = datetime.now(UTC)
+        with translate_errors("writing a batch of scores"), self._engine.begin() as conn:
+            if items:
+                upsert_articles(conn, [article_row(i.record) for i in items])
+                upsert_scores(conn, [score_row(i, scored_at) for i in items])
+                refresh_buckets(conn, [i.record.published_at for i in items])
+            if dead:
+                _insert_dead_letters(conn, dead)
+        return scored_at
+
+    async def _retrying(self, fn: Callable[..., R], *args: Any) -> R:
+        loop = asyncio.get_running_loop()
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(StorageUnavailableError),
+            wait=wait_exponential_jitter(initial=0.2, max=self._max_backoff_s),
+            stop=stop_never,
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await loop.run_in_executor(self._executor, fn, *args)
+        raise AssertionError("unreachable: tenacity re-raises or returns")  # pragma: no cover
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        if self._metrics is not None:
+            self._metrics.db_retries.inc()
+        exc = state.outcome.exception() if state.outcome is not None else None
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        log.warning(
+            "PostgreSQL unavailable; batch held, retrying",
+            extra={"attempt": state.attempt_number, "retry_in_s": round(wait, 2), "error": str(exc)},
+        )
+
+    def close(self) -> None:
+        """Wait for the running write and stop the database thread."""
+        self._executor.shutdown(wait=True)
+
+
+def _insert_dead_letters(conn: Connection, dead: Sequence[DeadLetter]) -> None:
+    # Re-delivery of a batch must not store its dead letters twice: skip (topic, partition, offset)
+    # already kept.
+    table = DeadLetterRow.__table__
+    known = {
+        (r.source, r.partition, r.offset)
+        for r in conn.execute(
+            select(table.c.source, table.c.partition, table.c.offset).where(
+                table.c.stage == STAGE,
+                table.c.offset.in_([d.message.offset for d in dead]),
+            )
+        )
+    }
+    for letter in dead:
+        m = letter.message
+        if (m.topic, m.partition, m.offset) in known:
+            continue
+        key = None if m.key is None else _no_nul(m.key.decode("utf-8", errors="replace"))
+        insert_dead_letter(
+            conn,
+            stage=STAGE,
+            error_type=_no_nul(letter.error_type),
+            error=_no_nul(letter.error),
+            source=m.topic,
+            partition=m.partition,
+            offset=m.offset,
+            key=key,
+            payload=m.value,
+        )
+        known.add((m.topic, m.partition, m.offset))
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; keep it visible instead of failing the batch.
+    return value.replace("\x00", "\\x00")

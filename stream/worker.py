@@ -1,0 +1,150 @@
+"""Assemble and run one scoring worker process (what `finsent worker` runs)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import logging.config
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
+
+from storage.db import make_engine
+from storage.exceptions import StorageUnavailableError
+from stream.agents.scoring import register_scoring_agent
+from stream.app import FaustPublisher, LagTracker, create_app
+from stream.config import StreamConfig
+from stream.inference import ClassifierLike, ModelRunner
+from stream.logs import logging_config
+from stream.metrics import StreamMetrics
+from stream.model_watch import ModelWatcher, classifier_loader
+from stream.pipeline import ScoringPipeline
+from stream.sink import ScoreSink
+
+__all__ = ["ScoringWorker"]
+
+log = logging.getLogger(__name__)
+
+
+class ScoringWorker:
+    """One worker process: model, database sink, Faust app and agent, metrics endpoint."""
+
+    def __init__(
+        self,
+        config: StreamConfig,
+        *,
+        load: Callable[[str], ClassifierLike] | None = None,
+        startup_timeout_s: float = 60.0,
+        json_logs: bool = True,
+    ) -> None:
+        """Args:
+        config: resolved worker settings.
+        load: loads a classifier from a version directory (default: ``models.Classifier.load``
+            with the config's device, backend, token limit and batch size).
+        startup_timeout_s: how long to wait for PostgreSQL at start-up.
+        json_logs: JSON lines (default) or plain text logs.
+        """
+        self.config = config
+        self.metrics = StreamMetrics()
+        self.engine = make_engine(config.database_url, pool_size=config.concurrency + 1)
+        self.runner = ModelRunner()
+        self.watcher = ModelWatcher(
+            self.engine,
+            self.runner,
+            load
+            or classifier_loader(
+                device=config.device,
+                cpu_backend=config.cpu_backend,
+                max_length=config.max_length,
+                batch_size=config.batch_size,
+            ),
+            check_every_s=config.reload_check_s,
+            model_store=config.model_store,
+            metrics=self.metrics,
+        )
+        self.sink = ScoreSink(self.engine, metrics=self.metrics, threads=config.concurrency)
+        self._startup_timeout_s = startup_timeout_s
+        self._json_logs = json_logs
+
+    async def _load_model(self) -> None:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(StorageUnavailableError),
+            wait=wait_exponential_jitter(initial=0.5, max=5.0),
+            stop=stop_after_delay(self._startup_timeout_s),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                await self.watcher.start()
+
+    def build_app(self) -> Any:
+        """The Faust app with the scoring agent and the lag timer declared."""
+        cfg = self.config
+        app = create_app(cfg)
+        pipeline = ScoringPipeline(
+            runner=self.runner,
+            sink=self.sink,
+            publisher=FaustPublisher(app),
+            topics=cfg.topics,
+            metrics=self.metrics,
+            watcher=self.watcher,
+        )
+        lag = LagTracker(app, self.metrics)
+        source = app.topic(cfg.topics.raw_articles, key_serializer="raw", value_serializer="raw")
+        register_scoring_agent(
+            app,
+            source,
+            pipeline,
+            batch_size=cfg.batch_size,
+            batch_window_s=cfg.batch_window_s,
+            concurrency=cfg.concurrency,
+            on_batch=lag.on_batch,
+        )
+
+        @app.timer(5.0)
+        async def refresh_lag() -> None:
+            lag.update()
+
+        return app
+
+    def run(self) -> None:
+        """Load the production model, then consume until stopped (SIGTERM/SIGINT) or crashed.
+
+        Raises:
+            ModelUnavailableError: no production model could be found or registered.
+            StorageUnavailableError: PostgreSQL did not answer within the start-up timeout.
+        """
+        import faust
+
+        logging.config.dictConfig(logging_config(self.config.log_level, json_lines=self._json_logs))
+        started = time.perf_counter()
+        asyncio.run(self._load_model())
+        self.metrics.serve(self.config.metrics_port)
+        app = self.build_app()
+        log.info(
+            "worker starting",
+            extra={
+                "group": self.config.group_id,
+                "topic": self.config.topics.raw_articles,
+                "batch_size": self.config.batch_size,
+                "batch_window_s": self.config.batch_window_s,
+                "concurrency": self.config.concurrency,
+                "model_version": self.runner.version,
+                "metrics_port": self.config.metrics_port,
+                "startup_s": round(time.perf_counter() - started, 2),
+            },
+        )
+        worker = faust.Worker(
+            app,
+            loglevel=self.config.log_level,
+            logging_config=logging_config(self.config.log_level, json_lines=self._json_logs),
+            quiet=True,
+        )
+        try:
+            worker.execute_from_commandline()
+        finally:
+            self.runner.close()
+            self.sink.close()
+            self.engine.dispose()

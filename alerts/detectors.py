@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from alerts.rules import NegativeSurgeRule, Rule, SentimentShiftRule, ThresholdRule, VolumeSpikeRule
 
 __all__ = [
@@ -103,15 +105,12 @@ def detect_negative_surge(rule: NegativeSurgeRule, window: Counts, baseline: Cou
 
 def ewma_stats(history: Sequence[float], alpha_decay: float) -> tuple[float, float]:
     """EWMA mean and variance of ``history`` (oldest first), weights ``alpha_decay ** age``."""
-    if not history:
+    if not len(history):
         return 0.0, 0.0
-    total_w = mean_acc = 0.0
-    for age, value in enumerate(reversed(history)):
-        w = alpha_decay**age
-        total_w += w
-        mean_acc += w * value
-    mean = mean_acc / total_w
-    var = sum(alpha_decay**age * (v - mean) ** 2 for age, v in enumerate(reversed(history))) / total_w
+    values = np.asarray(history, dtype=float)
+    weights = alpha_decay ** np.arange(len(values) - 1, -1, -1, dtype=float)
+    mean = float(np.dot(weights, values) / weights.sum())
+    var = float(np.dot(weights, (values - mean) ** 2) / weights.sum())
     return mean, var
 
 
@@ -125,7 +124,8 @@ def detect_volume_spike(rule: VolumeSpikeRule, window: Counts, history: Sequence
     mean, var = ewma_stats([float(c) for c in history], decay)
     sd = max(math.sqrt(max(var, mean)), 1.0)
     z = (window.n - mean) / sd
-    fired = window.n >= rule.min_count and z >= rule.z and window.n >= rule.min_ratio * mean
+    # 1e-9: float sums of a flat history must not move a boundary case
+    fired = window.n >= rule.min_count and z >= rule.z - 1e-9 and window.n >= rule.min_ratio * mean - 1e-9
     details = {"n": window.n, "ewma_sd": sd, "history_windows": len(history)}
     return Detection(fired, float(window.n), mean, z, details)
 

@@ -167,13 +167,11 @@ def _rows(result: Any) -> list[dict[str, Any]]:
 
 def latest_alerts(conn: Connection, rule_id: str, scope_kind: str) -> list[dict[str, Any]]:
     """The newest alert (live or resolved) of each scope value of a rule."""
-    stmt = (
-        select(_ALERTS)
-        .where(Alert.rule_id == rule_id, Alert.scope_kind == scope_kind)
-        .order_by(Alert.scope_value, Alert.id.desc())
-        .distinct(Alert.scope_value)
+    stmt = text(
+        "SELECT DISTINCT ON (scope_value) * FROM alerts WHERE rule_id = :rule_id AND scope_kind = :kind "
+        "ORDER BY scope_value, id DESC"
     )
-    return _rows(conn.execute(stmt))
+    return _rows(conn.execute(stmt, {"rule_id": rule_id, "kind": scope_kind}))
 
 
 def insert_alert(conn: Connection, values: dict[str, Any]) -> int:

@@ -18,8 +18,9 @@ Counting rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, INTEGER, TIMESTAMP
@@ -27,6 +28,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, INTEGER, TIMESTAMP
 __all__ = [
     "ALL_TOPICS",
     "LOCK_NAMESPACE",
+    "aggregate_mismatches",
+    "expected_aggregates",
     "minute_bucket",
     "rebuild_all",
     "refresh_buckets",
@@ -173,3 +176,131 @@ def rebuild_all(conn: Connection, *, chunk: int = 500) -> int:
     for i in range(0, len(buckets), chunk):
         refresh_buckets(conn, buckets[i : i + chunk])
     return len(buckets)
+
+
+def expected_aggregates(
+    scores: Iterable[Mapping[str, Any]], articles: Mapping[str, Mapping[str, Any]]
+) -> tuple[dict[tuple[datetime, int], tuple[float, ...]], dict[tuple[datetime, str], tuple[float, ...]]]:
+    """The aggregates recomputed in Python from score and article rows (reference for checks).
+
+    Args:
+        scores: ``scores`` rows (``article_id``, ``model_version``, ``topic``, ``sentiment``,
+            ``score``, ``published_at``, ``scored_at``).
+        articles: ``articles`` rows by id (``tickers``, ``entities``).
+
+    Returns:
+        ``(topics, entities)``: ``{(bucket, topic): (n, n_negative, n_neutral, n_positive,
+        sum_score)}`` and ``{(bucket, entity): (n, n_negative, n_neutral, n_positive, sum_score,
+        weight_sum, weighted_sum)}``.
+    """
+    latest: dict[str, Mapping[str, Any]] = {}
+    for row in scores:
+        seen = latest.get(row["article_id"])
+        if seen is None or (row["scored_at"], row["model_version"]) > (
+            seen["scored_at"],
+            seen["model_version"],
+        ):
+            latest[row["article_id"]] = row
+    topics: dict[tuple[datetime, int], list[float]] = {}
+    entities: dict[tuple[datetime, str], list[float]] = {}
+    for article_id, row in latest.items():
+        bucket = minute_bucket(row["published_at"])
+        counts = _counts(row)
+        for key in ((bucket, int(row["topic"])), (bucket, ALL_TOPICS)):
+            _add(topics.setdefault(key, [0.0] * 5), counts)
+        for entity, relevance in _mentions(articles.get(article_id, {})).items():
+            acc = entities.setdefault((bucket, entity), [0.0] * 7)
+            _add(acc, (*counts, relevance, relevance * float(row["score"])))
+    return (
+        {k: tuple(v) for k, v in topics.items()},
+        {k: tuple(v) for k, v in entities.items()},
+    )
+
+
+def _counts(row: Mapping[str, Any]) -> tuple[float, ...]:
+    sentiment = row["sentiment"]
+    return (
+        1.0,
+        float(sentiment == "negative"),
+        float(sentiment == "neutral"),
+        float(sentiment == "positive"),
+        float(row["score"]),
+    )
+
+
+def _add(acc: list[float], values: tuple[float, ...]) -> None:
+    for i, value in enumerate(values):
+        acc[i] += value
+
+
+def _mentions(article: Mapping[str, Any]) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for mention in article.get("entities") or []:
+        ticker = mention.get("ticker") if isinstance(mention, Mapping) else None
+        if ticker:
+            found[ticker] = max(found.get(ticker, float("-inf")), float(mention.get("relevance", 1.0)))
+    for ticker in article.get("tickers") or []:
+        if ticker:
+            found.setdefault(ticker, 1.0)
+    return found
+
+
+def aggregate_mismatches(conn: Connection, *, tolerance: float = 1e-6) -> list[str]:
+    """Compare the stored aggregates with a recount from the ``scores`` table (empty = consistent).
+
+    Reads every score; meant for tests and for an operator's consistency check, not hot paths.
+    """
+    scores = [
+        dict(r._mapping)
+        for r in conn.execute(
+            text(
+                "SELECT article_id, model_version, topic, sentiment, score, published_at, scored_at "
+                "FROM scores"
+            )
+        )
+    ]
+    ids = sorted({s["article_id"] for s in scores})
+    articles = {
+        r.id: {"tickers": r.tickers, "entities": r.entities}
+        for r in conn.execute(
+            text("SELECT id, tickers, entities FROM articles WHERE id = ANY(:ids)"), {"ids": ids}
+        )
+    }
+    want_topics, want_entities = expected_aggregates(scores, articles)
+    got_topics = {
+        (r.bucket, r.topic): (r.n, r.n_negative, r.n_neutral, r.n_positive, r.sum_score)
+        for r in conn.execute(text("SELECT * FROM agg_topic"))
+    }
+    got_entities = {
+        (r.bucket, r.entity): (
+            r.n,
+            r.n_negative,
+            r.n_neutral,
+            r.n_positive,
+            r.sum_score,
+            r.weight_sum,
+            r.weighted_mean_score * r.weight_sum,
+        )
+        for r in conn.execute(text("SELECT * FROM agg_entity"))
+    }
+    return _diff("agg_topic", want_topics, got_topics, tolerance) + _diff(
+        "agg_entity", want_entities, got_entities, tolerance
+    )
+
+
+def _diff(
+    name: str, want: Mapping[Any, tuple[float, ...]], got: Mapping[Any, tuple[float, ...]], tolerance: float
+) -> list[str]:
+    problems = []
+    for key in sorted(set(want) | set(got), key=str):
+        w, g = want.get(key), got.get(key)
+        if (
+            w is None
+            or g is None
+            or any(
+                abs(float(a) - float(b)) > tolerance * max(1.0, abs(float(a)))
+                for a, b in zip(w, g, strict=True)
+            )
+        ):
+            problems.append(f"{name} {key}: expected {w}, stored {g}")
+    return problems

@@ -68,7 +68,9 @@ class Record(BaseModel):
         if kind != cls.KIND:
             raise SchemaError(f"expected kind {cls.KIND!r}, got {kind!r}")
         if version != cls.VERSION:
-            raise SchemaError(f"{cls.KIND}: unsupported schema version {version!r} (this build reads v{cls.VERSION})")
+            raise SchemaError(
+                f"{cls.KIND}: unsupported schema version {version!r} (this build reads v{cls.VERSION})"
+            )
         try:
             return cls.model_validate(data)
         except ValidationError as exc:

@@ -23,7 +23,8 @@ from tenacity import (
     RetryCallState,
     retry_if_exception_type,
     stop_never,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from storage.aggregates import refresh_buckets
@@ -159,7 +160,7 @@ class ScoreSink:
         loop = asyncio.get_running_loop()
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(StorageUnavailableError),
-            wait=wait_exponential_jitter(initial=0.2, max=self._max_backoff_s),
+            wait=wait_exponential(multiplier=0.2, max=self._max_backoff_s) + wait_random(0, 0.2),
             stop=stop_never,
             before_sleep=self._before_sleep,
             reraise=True,

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential, wait_random
 
 from storage.db import make_engine
 from storage.exceptions import StorageUnavailableError
@@ -71,7 +71,7 @@ class ScoringWorker:
     async def _load_model(self) -> None:
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(StorageUnavailableError),
-            wait=wait_exponential_jitter(initial=0.5, max=5.0),
+            wait=wait_exponential(multiplier=0.5, max=5.0) + wait_random(0, 0.5),
             stop=stop_after_delay(self._startup_timeout_s),
             reraise=True,
         )

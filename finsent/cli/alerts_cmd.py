@@ -84,9 +84,12 @@ def alerts_list(
     from storage import alerts_repo
 
     engine = _db(load_settings())
-    with engine.connect() as conn:
-        rows = alerts_repo.list_alerts(conn, status=status, limit=limit)
-        failed = alerts_repo.list_deliveries(conn, status="failed", limit=limit)
+    try:
+        with engine.connect() as conn:
+            rows = alerts_repo.list_alerts(conn, status=status, limit=limit)
+            failed = alerts_repo.list_deliveries(conn, status="failed", limit=limit)
+    finally:
+        engine.dispose()
     if as_json:
         console.print_json(json.dumps({"alerts": rows, "failed_deliveries": failed}, default=str))
         return
@@ -115,8 +118,11 @@ def alerts_ack(
 
     settings = load_settings()
     engine = _db(settings)
-    with engine.begin() as conn:
-        row = alerts_repo.acknowledge_alert(conn, alert_id, by, datetime.now(UTC))
+    try:
+        with engine.begin() as conn:
+            row = alerts_repo.acknowledge_alert(conn, alert_id, by, datetime.now(UTC))
+    finally:
+        engine.dispose()
     if row is None:
         raise _fail(ValueError(f"no alert with id {alert_id}"))
     _publish_ack(settings, row)
@@ -164,8 +170,12 @@ def alerts_subscribe(
         for k, v in {"rules": rule, "severities": severity, "scopes": scope, "events": event}.items()
         if v
     }
-    with _db(load_settings()).begin() as conn:
-        sub_id = alerts_repo.add_subscription(conn, url, secret, fmt=fmt, filters=filters)
+    engine = _db(load_settings())
+    try:
+        with engine.begin() as conn:
+            sub_id = alerts_repo.add_subscription(conn, url, secret, fmt=fmt, filters=filters)
+    finally:
+        engine.dispose()
     console.print(f"subscription {sub_id} -> {url} ({fmt}) filters {filters or 'none'}")
 
 

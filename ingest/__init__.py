@@ -1,1 +1,83 @@
-"""ingest"""
+"""Ingest stage: polite crawlers that publish normalised, de-duplicated, entity-tagged news.
+
+Sources (RSS/Atom, HTML pages, JSON APIs, CSV/JSONL files, a synthetic demo feed) are declared
+in a YAML sources file. Items are normalised, de-duplicated and clustered into stories, tagged
+with tickers, stored in the ``articles`` table (the outbox) and published to Kafka.
+
+Public entry points:
+
+* :func:`load_sources` / :func:`build_crawler` / :class:`Crawler` -- ``finsent crawl``.
+* :func:`replay`, :func:`load_records`, :func:`publish_records` -- ``finsent replay`` and load tests.
+* :class:`DemoFeed`, :class:`PlantedEvent` -- synthetic news with plantable bursts.
+"""
+
+from ingest.app import build_crawler, build_tagger, sync_sources_table
+from ingest.config import SourcesFile, load_sources, parse_sources
+from ingest.crawler import Crawler, CrawlReport, SourceSummary
+from ingest.demo import DemoCompany, DemoFeed, DemoItem, PlantedEvent, write_corpus
+from ingest.entities import EntityTagger, TickerTable, default_ticker_table
+from ingest.exceptions import (
+    BadItemError,
+    BlockedURLError,
+    BodyTooLargeError,
+    FetchError,
+    PublishError,
+    RobotsDisallowedError,
+    SourceConfigError,
+)
+from ingest.fetch import Fetcher, FetchPolicy
+from ingest.items import Article, BadItem, PollResult, RawItem
+from ingest.normalize import Normalizer
+from ingest.publish import KafkaSender, OutboxPublisher, PublishStats
+from ingest.replay import ReplayStats, load_records, publish_records, replay
+from ingest.scheduler import run_scheduled
+from ingest.sources import PollContext, Source
+from ingest.store import ArticleStore, MemoryArticleStore
+from ingest.urls import canonical_url
+
+__all__ = [
+    "Article",
+    "ArticleStore",
+    "BadItem",
+    "BadItemError",
+    "BlockedURLError",
+    "BodyTooLargeError",
+    "CrawlReport",
+    "Crawler",
+    "DemoCompany",
+    "DemoFeed",
+    "DemoItem",
+    "EntityTagger",
+    "FetchError",
+    "FetchPolicy",
+    "Fetcher",
+    "KafkaSender",
+    "MemoryArticleStore",
+    "Normalizer",
+    "OutboxPublisher",
+    "PlantedEvent",
+    "PollContext",
+    "PollResult",
+    "PublishError",
+    "PublishStats",
+    "RawItem",
+    "ReplayStats",
+    "RobotsDisallowedError",
+    "Source",
+    "SourceConfigError",
+    "SourceSummary",
+    "SourcesFile",
+    "TickerTable",
+    "build_crawler",
+    "build_tagger",
+    "canonical_url",
+    "default_ticker_table",
+    "load_records",
+    "load_sources",
+    "parse_sources",
+    "publish_records",
+    "replay",
+    "run_scheduled",
+    "sync_sources_table",
+    "write_corpus",
+]

@@ -1,0 +1,117 @@
+"""Wiring: a crawler from a sources file, the settings, a database engine and a broker address.
+
+Library code receives the engine and the bootstrap string; only the CLI finds them
+(``finsent.runtime.resolve_urls``).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.dialects.postgresql import insert
+
+from finsent.settings import Settings
+from ingest.config import DemoSourceConfig, SourcesFile
+from ingest.crawler import Crawler
+from ingest.demo import DemoFeed
+from ingest.entities import CompanyInfo, EntityTagger, TickerTable
+from ingest.fetch import Fetcher, FetchPolicy, MemoryCrawlState, SqlCrawlState
+from ingest.normalize import Normalizer
+from ingest.publish import KafkaSender, OutboxPublisher
+from ingest.sources import build_sources
+from ingest.store import ArticleStore, MemoryArticleStore, MemoryDeadLetters, SqlDeadLetters
+from storage.schema import Source as SourceRow
+
+__all__ = ["build_crawler", "build_tagger", "sync_sources_table"]
+
+
+def build_tagger(sources_file: SourcesFile, extra_ticker_files: list[str] | None = None) -> EntityTagger:
+    """The entity tagger: bundled table + the file's ``tickers_files`` (+ demo companies if used).
+
+    Raises:
+        SourceConfigError: a ticker file is missing or malformed.
+    """
+    table = TickerTable.from_csv([*sources_file.tickers_files, *(extra_ticker_files or [])])
+    if any(isinstance(s, DemoSourceConfig) for s in sources_file.enabled()):
+        demo = [
+            CompanyInfo(c.ticker, c.name, (c.name,), c.exchange, False)
+            for c in DemoFeed().companies
+            if c.ticker not in table
+        ]
+        table = TickerTable([*table.companies.values(), *demo])
+    return EntityTagger(table)
+
+
+def sync_sources_table(engine: Engine, sources_file: SourcesFile) -> None:
+    """Upsert every configured source into the ``sources`` table (dashboards list them)."""
+    rows = [
+        {
+            "id": s.id,
+            "kind": s.kind,
+            "url": getattr(s, "url", None) or getattr(s, "index_url", None),
+            "name": s.name,
+            "config": s.model_dump(mode="json"),
+        }
+        for s in sources_file.sources
+    ]
+    if not rows:
+        return
+    stmt = insert(SourceRow).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[SourceRow.id],
+        set_={"kind": stmt.excluded.kind, "url": stmt.excluded.url, "name": stmt.excluded.name,
+              "config": stmt.excluded.config},
+    )  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(stmt)
+
+
+def build_crawler(
+    sources_file: SourcesFile,
+    *,
+    settings: Settings,
+    engine: Engine | None,
+    bootstrap: str | None,
+    topic: str | None,
+    stop: threading.Event | None = None,
+    origin: datetime | None = None,
+    detect_languages: bool = True,
+) -> Crawler:
+    """A crawler for every enabled source of ``sources_file``.
+
+    Args:
+        sources_file: The validated sources file.
+        settings: User-Agent, timeouts, body limit, private-address policy.
+        engine: Database engine (None: dry run -- state, dedup and dead letters in memory).
+        bootstrap: Kafka bootstrap servers (None: store only, nothing published).
+        topic: The raw-articles topic (``Topics(settings.topic_prefix).raw_articles``).
+        stop: Shutdown event (rate-limit waits end early when it is set).
+        origin: Time that demo event offsets count from.
+        detect_languages: Run language detection.
+    """
+    defaults = sources_file.defaults
+    policy = FetchPolicy.from_settings(
+        settings,
+        per_host_interval_s=defaults.per_host_interval_s,
+        retries=defaults.retries,
+        backoff_max_s=defaults.backoff_max_s,
+    )
+    fetcher = Fetcher(policy, SqlCrawlState(engine) if engine is not None else MemoryCrawlState(), stop)
+    publisher = None
+    if engine is not None and bootstrap and topic:
+        publisher = OutboxPublisher(engine, KafkaSender(bootstrap), topic)
+    if engine is not None:
+        sync_sources_table(engine, sources_file)
+    return Crawler(
+        build_sources(sources_file, origin),
+        fetcher=fetcher,
+        store=ArticleStore(engine) if engine is not None else MemoryArticleStore(),
+        publisher=publisher,
+        dead_letters=SqlDeadLetters(engine) if engine is not None else MemoryDeadLetters(),
+        normalizer=Normalizer(build_tagger(sources_file), detect_languages=detect_languages),
+        max_workers=defaults.max_workers,
+        max_items_per_poll=defaults.max_items_per_poll,
+        failure_backoff_max_s=defaults.failure_backoff_max_s,
+    )

@@ -1,0 +1,70 @@
+"""Exceptions of the ingest stage, split by what the caller should do.
+
+* :class:`SourceConfigError` -- the sources file is invalid (a :class:`~finsent.errors.ConfigError`):
+  fail at start-up naming the bad field.
+* :class:`BadItemError` and its subclasses -- one item or one response can never be processed as
+  it is (a :class:`~finsent.errors.BadDataError`): count it, log it, dead-letter it, carry on.
+* :class:`FetchError` -- a peer is unavailable or slow (a :class:`~finsent.errors.RetryableError`):
+  retried with backoff now, and the source is polled again later.
+* :class:`PublishError` -- the broker did not acknowledge; rows stay in the outbox.
+"""
+
+from __future__ import annotations
+
+from finsent.errors import BadDataError, ConfigError, RetryableError
+
+__all__ = [
+    "BadItemError",
+    "BlockedURLError",
+    "BodyTooLargeError",
+    "FetchError",
+    "PublishError",
+    "RobotsDisallowedError",
+    "SourceConfigError",
+]
+
+
+class SourceConfigError(ConfigError):
+    """The sources YAML file (or the ticker table it names) is invalid."""
+
+
+class BadItemError(BadDataError):
+    """An item or response that cannot be turned into an article (dead-letter it).
+
+    Args:
+        message: What is wrong.
+        status: The HTTP status, when an answer caused it.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class BlockedURLError(BadItemError):
+    """A URL that finsent refuses to fetch: not http(s), or a private/loopback address."""
+
+
+class RobotsDisallowedError(BadItemError):
+    """robots.txt of the host disallows the URL for finsent's User-Agent."""
+
+
+class BodyTooLargeError(BadItemError):
+    """The response body is larger than the configured maximum."""
+
+
+class FetchError(RetryableError):
+    """A timeout, connection error or 5xx answer; the same request may succeed later.
+
+    Args:
+        message: What failed.
+        status: The HTTP status, when the peer answered.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class PublishError(RetryableError):
+    """The broker is unreachable or did not acknowledge; articles stay in the outbox."""

@@ -1,0 +1,148 @@
+"""Text clean-up: HTML tags and entities stripped, Unicode NFC, whitespace collapsed; language."""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from html.parser import HTMLParser
+from typing import Any
+
+__all__ = ["MAX_BODY_CHARS", "MAX_TITLE_CHARS", "clean_text", "detect_language", "lead"]
+
+#: Longest title and body kept (longer text is cut at a word boundary).
+MAX_TITLE_CHARS = 1_000
+MAX_BODY_CHARS = 100_000
+
+_BLOCK_TAGS = frozenset(
+    {
+        "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th",
+        "table", "section", "article", "header", "footer", "blockquote", "pre", "hr", "dd", "dt",
+        "figcaption",
+    }
+)  # fmt: skip
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg", "head"})
+_DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
+
+
+class _TextCollector(HTMLParser):
+    """Collects the text of an HTML fragment, skipping scripts and styles (never raises on junk)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip_depth += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip_depth:
+            self.parts.append(data)
+
+
+def _strip_html(text: str) -> str:
+    collector = _TextCollector()
+    try:
+        collector.feed(text)
+        collector.close()
+    except (AssertionError, ValueError):  # html.parser's rare internal asserts on junk markup
+        return text
+    return "".join(collector.parts)
+
+
+def _truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    return cut[:space] if space > limit // 2 else cut
+
+
+def clean_text(text: object, *, limit: int = MAX_BODY_CHARS) -> str:
+    """Plain text from a possibly HTML string: tags, scripts, entities and control characters
+    removed, Unicode NFC, whitespace collapsed to single spaces, cut to ``limit`` characters.
+
+    Args:
+        text: Anything; None and non-strings become text (bytes decoded as UTF-8 with replacement).
+        limit: Maximum length of the result.
+
+    Returns:
+        The clean text (may be empty).
+    """
+    if text is None:
+        return ""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    elif not isinstance(text, str):
+        text = str(text)
+    if "<" in text or "&" in text:
+        text = _strip_html(text)
+        if "&" in text and ";" in text:  # doubly escaped feeds (&amp;amp;) are common
+            text = _strip_html(text)
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(
+        " " if ch in "\t\n\r\x0b\x0c" else ch
+        for ch in text
+        if ch in "\t\n\r\x0b\x0c" or unicodedata.category(ch) not in _DROP_CATEGORIES
+    )
+    return _truncate(" ".join(text.split()), limit)
+
+
+def lead(body: str, max_chars: int = 300) -> str:
+    """The lead of an article: its first sentences, up to about ``max_chars`` characters."""
+    if len(body) <= max_chars:
+        return body
+    cut = body[:max_chars]
+    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+    return cut[: end + 1] if end > max_chars // 3 else _truncate(cut, max_chars)
+
+
+_LANG_LOCK = threading.Lock()
+_LANG_FACTORY: Any = None
+#: Fewer random trials than langdetect's 7: about 2x faster with the same answer on news text.
+_LANG_TRIALS = 3
+
+
+def _language_factory() -> Any:
+    global _LANG_FACTORY
+    with _LANG_LOCK:  # profiles load lazily (about 0.3 s) and not thread-safely
+        if _LANG_FACTORY is None:
+            from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+
+            factory = DetectorFactory()
+            factory.load_profile(PROFILES_DIRECTORY)
+            factory.set_seed(0)
+            _LANG_FACTORY = factory
+        return _LANG_FACTORY
+
+
+def detect_language(text: str, *, min_letters: int = 12, min_probability: float = 0.6) -> str:
+    """ISO 639-1 code of the text's language (langdetect, fixed seed), or ``"unknown"``.
+
+    Args:
+        text: Clean text; only the first 240 characters are used (plenty to tell a language).
+        min_letters: Texts with fewer letters are ``"unknown"`` (too short to tell).
+        min_probability: The best guess must be at least this likely.
+    """
+    sample = text[:240]
+    if sum(ch.isalpha() for ch in sample) < min_letters:
+        return "unknown"
+    from langdetect.lang_detect_exception import LangDetectException
+
+    detector = _language_factory().create()
+    detector.n_trial = _LANG_TRIALS
+    try:
+        detector.append(sample)
+        best = detector.get_probabilities()[0]
+    except (LangDetectException, IndexError):
+        return "unknown"
+    return str(best.lang) if best.prob >= min_probability else "unknown"

@@ -48,7 +48,7 @@ def create_app(
         kafka_bootstrap: broker address for ``/healthz`` (default ``settings.kafka_bootstrap``;
             the CLI passes the embedded broker's address in embedded mode).
         broker_probe: ``probe(bootstrap) -> bool`` used by ``/healthz`` (default: a TCP connect
-            with a timeout).
+            with a timeout); answers are cached for 10 s.
         protect_reads: require the bearer token on read endpoints too.
 
     Raises:
@@ -62,7 +62,7 @@ def create_app(
         engine=engine,
         api_token=token,
         kafka_bootstrap=kafka_bootstrap or settings.kafka_bootstrap,
-        broker_probe=broker_probe or health.tcp_probe,
+        broker_probe=health.CachedProbe(broker_probe or health.tcp_probe),
         topic_labels=_topic_labels(),
         protect_reads=protect_reads,
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from dashboards.api.deps import ApiState, get_state
 from dashboards.api.schemas import CheckOut, HealthOut
 from storage import api_queries as q
 
-__all__ = ["ApiMetrics", "router", "tcp_probe"]
+__all__ = ["ApiMetrics", "CachedProbe", "router", "tcp_probe"]
 
 router = APIRouter(tags=["health"])
 
@@ -36,6 +37,25 @@ def tcp_probe(bootstrap: str, timeout_s: float = BROKER_TIMEOUT_S) -> bool:
         except (OSError, ValueError):
             continue
     return False
+
+
+class CachedProbe:
+    """Remembers a broker probe's answer for ``ttl_s`` so polling pages cost one probe per TTL."""
+
+    def __init__(self, probe: Callable[[str], bool], ttl_s: float = 10.0) -> None:
+        self._probe, self._ttl_s = probe, ttl_s
+        self._lock = threading.Lock()
+        self._last: tuple[str, float, bool] | None = None
+
+    def __call__(self, bootstrap: str) -> bool:
+        """The cached answer for ``bootstrap``, probing again once it is older than the TTL."""
+        with self._lock:
+            now = time.monotonic()
+            if self._last is not None and self._last[0] == bootstrap and now - self._last[1] < self._ttl_s:
+                return self._last[2]
+            ok = bool(self._probe(bootstrap))
+            self._last = (bootstrap, now, ok)
+            return ok
 
 
 def _check_database(state: ApiState) -> tuple[CheckOut, dict[str, Any] | None]:

@@ -1,0 +1,45 @@
+"""The API factory and its small helpers, without a database."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import create_engine
+
+from dashboards.api import create_app
+from dashboards.api.health import CachedProbe, tcp_probe
+from finsent.errors import ConfigError
+from finsent.settings import Settings
+
+
+@pytest.mark.parametrize("token", [None, "", "   "])
+def test_app_refuses_to_start_without_a_token(token: Any) -> None:
+    settings = Settings(_env_file=None, api_token=None if token is None else SecretStr(token))  # type: ignore[call-arg]
+    with pytest.raises(ConfigError, match="FINSENT_API_TOKEN"):
+        create_app(settings, create_engine("postgresql+psycopg://u@127.0.0.1:1/x"))
+
+
+def test_cached_probe_asks_again_only_after_the_ttl(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    clock = [100.0]
+    monkeypatch.setattr("dashboards.api.health.time.monotonic", lambda: clock[0])
+    probe = CachedProbe(lambda b: calls.append(b) or len(calls) % 2 == 1, ttl_s=10)
+    assert probe("k:1") is True and probe("k:1") is True
+    clock[0] += 11
+    assert probe("k:1") is False
+    assert probe("other:2") is True, "another address is probed at once"
+    assert calls == ["k:1", "k:1", "other:2"]
+
+
+def test_tcp_probe_tells_a_listening_port_from_a_closed_one() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        assert tcp_probe(f"127.0.0.1:{port}", timeout_s=1)
+        assert tcp_probe(f"127.0.0.1:1,127.0.0.1:{port}", timeout_s=1), "any server of the list"
+    assert not tcp_probe(f"127.0.0.1:{port}", timeout_s=1)
+    assert not tcp_probe("not-a-bootstrap", timeout_s=1)

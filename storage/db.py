@@ -9,12 +9,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +32,10 @@ __all__ = [
     "upgrade",
 ]
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported inside the functions: `import storage` stays cheap for CLI start-up.
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -91,6 +91,8 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 def alembic_config(url: str | None = None) -> Config:
     """Alembic configuration pointing at the packaged migrations (no alembic.ini needed)."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if url is not None:
@@ -111,6 +113,8 @@ def _connection(engine_or_url: Engine | str) -> Iterator[Connection]:
 
 
 def _run(engine_or_url: Engine | str, action: str, revision: str) -> None:
+    from alembic import command
+
     with translate_errors(f"database {action} to {revision}"), _connection(engine_or_url) as conn:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
@@ -139,12 +143,16 @@ def downgrade(engine_or_url: Engine | str, revision: str = "base") -> None:
 
 def current_revision(engine_or_url: Engine | str) -> str | None:
     """The revision the database is at (None: never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
     with translate_errors("reading the schema revision"), _connection(engine_or_url) as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def head_revision() -> str | None:
     """The newest revision shipped with this build."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 

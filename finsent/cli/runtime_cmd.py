@@ -79,7 +79,7 @@ def up(
         return
     try:
         for line in provision(settings, info.database_url, info.kafka_bootstrap):
-            console.print(f"  {line}")
+            console.print(f"  {line}", highlight=False, soft_wrap=True)
     except FinsentError as exc:
         err_console.print(f"[red]error while provisioning:[/red] {exc}", highlight=False)
         err_console.print("The services keep running; fix the cause and run `finsent up` again.")

@@ -195,6 +195,8 @@ class EmbeddedPostgres:
             "--locale=C",
             "--no-instructions",
         ]
+        if "fsync=off" in self.options:
+            cmd.append("--no-sync")  # a server without fsync gains nothing from a synced initdb
         extra: dict[str, object] = {}
         if user is not None:
             extra = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 
+from finsent.errors import FinsentError
 from finsent.runtime.kafka_admin import create_topics
 from finsent.settings import Settings
 
@@ -53,5 +54,22 @@ def _register_default_model(settings: Settings, engine: object) -> str:
     ensure = getattr(registry, "ensure_default_registered", None)
     if ensure is None:
         return "default model not registered: models.registry.ensure_default_registered missing"
-    result = ensure(engine, settings.model_store_dir)
+    _wire_registry_index(registry)
+    try:
+        result = ensure(engine, settings.model_store_dir)
+    except (FinsentError, OSError) as exc:
+        # The services are usable without a model (crawling, API); say so loudly, do not fail `up`.
+        log.info("default model not registered: %s", exc)
+        return f"WARNING: default model not registered: {exc}"
     return f"production model: {result}" if result is not None else "production model registered"
+
+
+def _wire_registry_index(registry: object) -> None:
+    # models imports no storage: the app shell tells the registry how to index versions in SQL.
+    set_factory = getattr(registry, "set_index_factory", None)
+    try:
+        sql_index = importlib.import_module("storage.model_registry").SqlModelIndex
+    except (ImportError, AttributeError):
+        return
+    if set_factory is not None:
+        set_factory(sql_index)

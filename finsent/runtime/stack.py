@@ -125,7 +125,7 @@ class EmbeddedStack:
                 raise
             state.write(self.data_dir)
         for note in notes:
-            log.warning("%s", note)
+            log.info("%s", note)
         return StackInfo(
             database_url=self._database_url(state),
             kafka_bootstrap=self._kafka_bootstrap(state),

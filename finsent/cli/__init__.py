@@ -6,7 +6,15 @@ import json
 
 import typer
 
-from finsent.cli import alerts_cmd, ingest_cmd, models_cmd, runtime_cmd, stream_cmd
+from finsent.cli import (
+    alerts_cmd,
+    api_cmd,
+    dashboards_cmd,
+    ingest_cmd,
+    models_cmd,
+    runtime_cmd,
+    stream_cmd,
+)
 from finsent.cli.common import bench_app, console, load_settings
 from finsent.settings import mask_secrets
 
@@ -34,7 +42,7 @@ def config_show(as_json: bool = typer.Option(False, "--json", help="Print JSON."
         console.print(f"[bold]{key}[/bold] = {value!r}")
 
 
-for _module in (runtime_cmd, models_cmd, ingest_cmd, stream_cmd, alerts_cmd):
+for _module in (runtime_cmd, models_cmd, ingest_cmd, stream_cmd, alerts_cmd, api_cmd, dashboards_cmd):
     _module.register(app)
 
 

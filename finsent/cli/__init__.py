@@ -12,6 +12,7 @@ from finsent.cli import (
     dashboards_cmd,
     ingest_cmd,
     models_cmd,
+    run_cmd,
     runtime_cmd,
     stream_cmd,
 )
@@ -42,7 +43,16 @@ def config_show(as_json: bool = typer.Option(False, "--json", help="Print JSON."
         console.print(f"[bold]{key}[/bold] = {value!r}")
 
 
-for _module in (runtime_cmd, models_cmd, ingest_cmd, stream_cmd, alerts_cmd, api_cmd, dashboards_cmd):
+for _module in (
+    run_cmd,
+    runtime_cmd,
+    models_cmd,
+    ingest_cmd,
+    stream_cmd,
+    alerts_cmd,
+    api_cmd,
+    dashboards_cmd,
+):
     _module.register(app)
 
 

@@ -73,8 +73,12 @@ class Detection:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def binomial_sf(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p) (exact, via the regularised incomplete beta)."""
+def binomial_sf(k: float, n: float, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p), via the regularised incomplete beta.
+
+    Exact for integers; ``k`` and ``n`` may be fractional (effective counts after dividing by a
+    dispersion factor), where it is the beta function's continuous extension.
+    """
     if k <= 0:
         return 1.0
     if k > n:
@@ -88,16 +92,19 @@ def detect_negative_surge(rule: NegativeSurgeRule, window: Counts, baseline: Cou
     """One-sided binomial test of the window's negative share against the baseline share.
 
     The baseline share is smoothed towards ``prior_share`` with ``prior_weight`` pseudo-articles
-    so a scope with little history does not get a baseline of 0. Fires when the window has at
-    least ``min_count`` articles, the share is ``min_delta`` above baseline and the p-value is
-    at most ``max_p_value``. The statistic stored is the normal-approximation z-score.
+    so a scope with little history does not get a baseline of 0. News arrives in clusters (one
+    story, several outlets), so counts are divided by ``dispersion`` (a variance inflation)
+    before the test. Fires when the window has at least ``min_count`` articles, the share is
+    ``min_delta`` above baseline and the p-value is at most ``max_p_value``. The statistic
+    stored is the (dispersion-adjusted) z-score.
     """
     p0 = (baseline.n_negative + rule.prior_share * rule.prior_weight) / (baseline.n + rule.prior_weight)
     p0 = min(max(p0, 1e-6), 1 - 1e-6)
     n, k = window.n, window.n_negative
     share = window.negative_share
-    z = (k - n * p0) / math.sqrt(n * p0 * (1 - p0)) if n else 0.0
-    p_value = binomial_sf(k, n, p0)
+    phi = rule.dispersion
+    z = (k - n * p0) / math.sqrt(phi * n * p0 * (1 - p0)) if n else 0.0
+    p_value = binomial_sf(k / phi, n / phi, p0)
     fired = n >= rule.min_count and share - p0 >= rule.min_delta and p_value <= rule.max_p_value
     details = {"n": n, "n_negative": k, "p_value": p_value, "baseline_n": baseline.n}
     return Detection(fired, share, p0, z, details)

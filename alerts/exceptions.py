@@ -1,16 +1,15 @@
-"""Exceptions of the alerts stage, split by what the caller should do."""
+"""Exceptions of the alerts stage.
+
+Webhook failures are not exceptions to callers: each attempt's outcome is recorded in
+``webhook_attempts`` and the delivery retried or marked failed. A wrong webhook signature is
+``False`` from :func:`alerts.signing.verify_signature`.
+"""
 
 from __future__ import annotations
 
-from finsent.errors import BadDataError, ConfigError, FinsentError, RetryableError
+from finsent.errors import ConfigError, FinsentError
 
-__all__ = [
-    "AlertNotFoundError",
-    "AlertsError",
-    "DeliveryError",
-    "RuleFileError",
-    "SignatureError",
-]
+__all__ = ["AlertsError", "RuleFileError"]
 
 
 class AlertsError(FinsentError):
@@ -19,15 +18,3 @@ class AlertsError(FinsentError):
 
 class RuleFileError(AlertsError, ConfigError):
     """A rule file is invalid; the message names the rule and the field (the whole file is rejected)."""
-
-
-class AlertNotFoundError(AlertsError, BadDataError):
-    """No alert has the given id (e.g. `finsent alerts ack 999`)."""
-
-
-class DeliveryError(AlertsError, RetryableError):
-    """One webhook attempt failed (network error, timeout or non-2xx answer); it will be retried."""
-
-
-class SignatureError(AlertsError, BadDataError):
-    """A webhook signature header is malformed (a wrong signature is reported as ``False``)."""

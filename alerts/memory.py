@@ -57,7 +57,10 @@ class MemoryAggregates:
 
     def _sum(self, key: tuple[str, str], start: datetime, end: datetime) -> Counts:
         cum = self._cumsum(key)
-        row = cum[self._index(end)] - cum[self._index(start)]
+        return self._counts(cum[self._index(end)] - cum[self._index(start)])
+
+    @staticmethod
+    def _counts(row: np.ndarray) -> Counts:
         n, neg, neu, pos = (round(float(x)) for x in row[:4])
         return Counts(n, neg, neu, pos, float(row[4]))
 
@@ -86,10 +89,7 @@ class MemoryAggregates:
             if (scope_kind, value) not in self._data:
                 continue
             sums = np.diff(self._cumsum((scope_kind, value))[edges], axis=0)
-            out[value] = {
-                int(i): Counts(*(round(float(x)) for x in sums[i, :4]), float(sums[i, 4]))
-                for i in np.flatnonzero(sums[:, 0] > 0.5)
-            }
+            out[value] = {int(i): self._counts(sums[i]) for i in np.flatnonzero(sums[:, 0] > 0.5)}
         return out
 
     def top_articles(

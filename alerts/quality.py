@@ -179,10 +179,11 @@ def measure(
     quiet_days: float = 7.0,
     events_per_scenario: int = 20,
     seed: int = 7,
+    n_tickers: int = 30,
     scenarios: tuple[Scenario, ...] = DEFAULT_SCENARIOS,
 ) -> dict[str, Any]:
     """False alerts per day on a quiet simulated stream, detection rate and delay of planted events."""
-    market = SimulatedMarket(quiet_days, seed=seed)
+    market = SimulatedMarket(quiet_days, n_tickers=n_tickers, seed=seed)
     return {
         "seed": seed,
         "rules": rules.source,

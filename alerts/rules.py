@@ -185,6 +185,7 @@ class NegativeSurgeRule(RuleBase):
     min_delta: float = Field(0.2, ge=0, le=1, description="And the share is at least this above baseline.")
     prior_share: float = Field(0.2, gt=0, lt=1, description="Baseline share assumed for a new scope.")
     prior_weight: float = Field(20.0, ge=0, description="Pseudo-articles of prior in the baseline.")
+    dispersion: float = Field(1.5, ge=1, description="Variance inflation for clustered news (1 = binomial).")
     _check_baseline = field_validator("baseline")(_positive_minutes)
 
 

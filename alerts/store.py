@@ -160,7 +160,7 @@ class DbAlertStore:
         else:
             assert state.id is not None
             alerts_repo.update_alert(conn, state.id, values)
-        if change.action == "quiet":
+        if change.action == "quiet" or state.id is None:
             return None
         row = alerts_repo.get_alert(conn, state.id) or {}
         name = {"open": "opened", "update": "updated", "resolve": "resolved"}[change.action]

@@ -116,7 +116,7 @@ class RetryPolicy:
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         raw = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
-        return raw * (rng or random).uniform(0.5, 1.0)
+        return float(raw * (rng or random).uniform(0.5, 1.0))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,15 @@ SCOPE = {"kind": "entity", "value": "*"}
 
 
 def surge(**kw: Any) -> NegativeSurgeRule:
-    fields = {"id": "s", "kind": "negative_surge", "scope": SCOPE, "window": "15m", "prior_weight": 0, **kw}
+    fields = {
+        "id": "s",
+        "kind": "negative_surge",
+        "scope": SCOPE,
+        "window": "15m",
+        "prior_weight": 0,
+        "dispersion": 1.0,
+        **kw,
+    }
     return NegativeSurgeRule.model_validate(fields)
 
 
@@ -62,6 +70,15 @@ def test_negative_surge_statistic_and_pvalue() -> None:
     assert det.statistic == pytest.approx((15 - 5) / math.sqrt(25 * 0.2 * 0.8))
     assert det.details["p_value"] == pytest.approx(binomial_sf(15, 25, 0.2))
     assert det.details["n"] == 25 and det.details["baseline_n"] == 1000
+
+
+def test_negative_surge_dispersion_is_more_conservative() -> None:
+    window = neg(20, 12)  # 60% of 20 vs 20%: p ~ 1e-4 as binomial
+    plain = detect_negative_surge(surge(max_p_value=1e-3), window, BASE_20PCT)
+    inflated = detect_negative_surge(surge(max_p_value=1e-3, dispersion=2.0), window, BASE_20PCT)
+    assert plain.fired and not inflated.fired
+    assert inflated.details["p_value"] > plain.details["p_value"]
+    assert inflated.statistic == pytest.approx(plain.statistic / math.sqrt(2))  # type: ignore[operator]
 
 
 def test_negative_surge_prior_smooths_a_new_scope() -> None:

@@ -79,7 +79,7 @@ def spawn_detached(
 def process_create_time(pid: int) -> float | None:
     """Creation time of a live process (used to tell a recycled pid from ours)."""
     try:
-        return psutil.Process(pid).create_time()
+        return float(psutil.Process(pid).create_time())
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
 

@@ -184,11 +184,14 @@ class PlantedEventConfig(_Strict):
     tone: Literal["negative", "neutral", "positive"] = "negative"
     rate_per_min: float = Field(10.0, gt=0)
 
-    @field_validator("start")
+    @field_validator("start", mode="before")
     @classmethod
-    def _check_start(cls, value: datetime | str) -> datetime | str:
+    def _check_start(cls, value: Any) -> Any:
         if isinstance(value, str) and not _OFFSET.match(value.strip()):
-            raise ValueError("must be a timestamp or an offset like '+90s', '+10m', '+1h'")
+            try:
+                value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError("must be a timestamp or an offset like '+90s', '+10m', '+1h'") from None
         if isinstance(value, datetime) and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from ingest.exceptions import SourceConfigError
 from ingest.text import lead
@@ -133,6 +134,30 @@ def default_ticker_table() -> TickerTable:
     return _DEFAULT
 
 
+def _trie_pattern(words: list[str]) -> str:
+    """One regex matching any of ``words``, longest first, factored as a trie.
+
+    Python's ``re`` tries alternatives one by one; sharing prefixes makes matching ~700 company
+    names several times faster than a flat ``a|b|c`` alternation.
+    """
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if ends else body
+
+    return build(trie)
+
+
 def _shouting(text: str) -> bool:
     letters = [c for c in text if c.isalpha()]
     return len(letters) >= 12 and sum(c.isupper() for c in letters) > 0.6 * len(letters)
@@ -175,8 +200,7 @@ class EntityTagger:
                     plain[alias] = company.ticker
         self._names = {**guarded, **plain}
         self._guarded = frozenset(guarded) - frozenset(plain)
-        ordered = sorted(self._names, key=len, reverse=True)
-        self._name_re = re.compile(r"(?<![\w])(?:" + "|".join(map(re.escape, ordered)) + r")(?![\w])")
+        self._name_re = re.compile(r"(?<![\w])(?:" + _trie_pattern(list(self._names)) + r")(?![\w])")
 
     def _mentions(self, text: str, financial: bool) -> list[str]:
         text = text.replace("\u2019", "'")

@@ -12,6 +12,8 @@ import hashlib
 import re
 from collections import Counter
 
+import numpy as np
+
 __all__ = ["content_words", "hamming", "jaccard", "simhash", "to_signed", "to_unsigned"]
 
 _TOKEN = re.compile(r"[^\W_]+(?:['.][^\W_]+)*", re.UNICODE)
@@ -53,12 +55,12 @@ def simhash(text: str) -> int:
     features = _features(text)
     if not features:
         return 0
-    weights = [0] * 64
-    for token, count in features.items():
-        h = int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "big")
-        for bit in range(64):
-            weights[bit] += count if (h >> bit) & 1 else -count
-    return sum(1 << bit for bit in range(64) if weights[bit] > 0)
+    digests = b"".join(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest() for t in features)
+    # bits[i, j] is bit j (most significant first) of feature i's hash.
+    bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8)).reshape(len(features), 64)
+    weights = np.fromiter(features.values(), dtype=np.int64, count=len(features))
+    votes = weights @ (2 * bits.astype(np.int64) - 1)
+    return int.from_bytes(np.packbits(votes > 0).tobytes(), "big")
 
 
 def hamming(a: int, b: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from html.parser import HTMLParser
@@ -21,6 +22,7 @@ _BLOCK_TAGS = frozenset(
     }
 )  # fmt: skip
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg", "head"})
+_TAG_LIKE = re.compile(r"</?[A-Za-z][A-Za-z0-9]*[\s/>]")
 _DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
 
 
@@ -86,7 +88,9 @@ def clean_text(text: object, *, limit: int = MAX_BODY_CHARS) -> str:
         text = str(text)
     if "<" in text or "&" in text:
         text = _strip_html(text)
-        if "&" in text and ";" in text:  # doubly escaped feeds (&amp;amp;) are common
+        # Doubly escaped feeds (&amp;amp;, &lt;p&gt;) are common: a second pass removes what the
+        # first one revealed.
+        if ("&" in text and ";" in text) or _TAG_LIKE.search(text):
             text = _strip_html(text)
     text = unicodedata.normalize("NFC", text)
     text = "".join(

@@ -260,7 +260,8 @@ class DemoFeed:
         title, body, closing = texts
         topic, tone = topic_tone
         headline = title.format(**values)
-        text = f"{body.format(**values)} {rng.choice(_templates()['extras'][tone])} {closing}"
+        dateline = f"{values['city'].upper()}, {when:%H:%M} GMT -"
+        text = f"{dateline} {body.format(**values)} {rng.choice(_templates()['extras'][tone])} {closing}"
         digest = hashlib.sha1(f"{self.seed}:{key}".encode()).hexdigest()[:10]
         slug = re.sub(r"[^a-z0-9]+", "-", headline.lower()).strip("-")[:60]
         url = f"https://news.demo.finsent.invalid/{when:%Y/%m/%d}/{slug}-{digest}"

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import logging
 import re
+from configparser import ConfigParser
 from dataclasses import dataclass
+from functools import lru_cache
 from html.parser import HTMLParser
 
 from ingest.config import HtmlSourceConfig
-from ingest.exceptions import BadItemError, FetchError
+from ingest.exceptions import BadItemError, BodyTooLargeError, FetchError
 from ingest.items import BadItem, PollResult, RawItem
 from ingest.sources.base import PollContext
 from ingest.urls import canonical_url, resolve_url
 
-__all__ = ["ExtractedPage", "HtmlSource", "extract_article", "extract_links"]
+__all__ = ["MAX_PAGE_BYTES", "ExtractedPage", "HtmlSource", "extract_article", "extract_links"]
 
 log = logging.getLogger(__name__)
 
-_MAX_TREE = 100_000
+#: Article pages larger than this are not parsed (real ones are well under 1 MB of HTML).
+MAX_PAGE_BYTES = 3_000_000
+_MAX_TREE = "100000"  # elements; larger documents are refused (bounded work on hostile pages)
 _DATE_PARAMS = {"extensive_search": False, "original_date": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
 
 
@@ -30,19 +34,39 @@ class ExtractedPage:
     published: str | None
 
 
-def extract_article(body: bytes, url: str) -> ExtractedPage:
+@lru_cache(maxsize=1)
+def _config() -> ConfigParser:
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    config.set("DEFAULT", "MAX_TREE_SIZE", _MAX_TREE)
+    config.set("DEFAULT", "EXTENSIVE_DATE_SEARCH", "off")
+    return config
+
+
+def extract_article(body: bytes, url: str, *, max_bytes: int = MAX_PAGE_BYTES) -> ExtractedPage:
     """Reduce an HTML page to its title, main text and date (scripts, menus, footers dropped).
 
+    Args:
+        body: The page as fetched.
+        url: Its URL (for relative links and messages).
+        max_bytes: Larger pages are refused before parsing (parsing costs seconds per MB).
+
     Raises:
+        BodyTooLargeError: the page is larger than ``max_bytes``.
         BadItemError: the page has no extractable article text.
     """
     import trafilatura  # heavy import; only crawlers of article pages need it
 
+    if len(body) > max_bytes:
+        raise BodyTooLargeError(
+            f"{url}: page of {len(body)} bytes exceeds the {max_bytes}-byte extraction limit"
+        )
     if not body.strip():
         raise BadItemError(f"{url}: empty page")
     try:
         doc = trafilatura.bare_extraction(
-            body, url=url, with_metadata=True, max_tree_size=_MAX_TREE, date_extraction_params=_DATE_PARAMS
+            body, url=url, with_metadata=True, date_extraction_params=_DATE_PARAMS, config=_config()
         )
     except Exception as exc:  # trafilatura/lxml on hostile markup can fail anywhere; dead-letter it
         raise BadItemError(f"{url}: HTML extraction failed: {type(exc).__name__}: {exc}") from None

@@ -1,0 +1,16 @@
+"""Exceptions of labeling and retraining, split by what the caller should do."""
+
+from __future__ import annotations
+
+from finsent.errors import BadDataError
+from models.exceptions import ModelsError
+
+__all__ = ["LabelError", "RetrainError"]
+
+
+class LabelError(BadDataError, ModelsError):
+    """One label is unusable (unknown topic, empty text, nothing labeled); reject that label."""
+
+
+class RetrainError(ModelsError):
+    """A retraining run cannot go on (no production model, no base data); the run fails."""

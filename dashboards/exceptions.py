@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from finsent.errors import ConfigError, FinsentError, RetryableError
 
-__all__ = ["ConflictError", "DashboardsError", "GrafanaPushError", "PanelSqlError"]
+__all__ = ["DashboardsError", "GrafanaPushError", "PanelSqlError"]
 
 
 class DashboardsError(FinsentError):
     """Root of the dashboards stage's own exceptions."""
-
-
-class ConflictError(DashboardsError):
-    """The request is valid but the current state forbids it (HTTP 409), e.g. acking a resolved alert."""
 
 
 class GrafanaPushError(DashboardsError, RetryableError):

@@ -35,7 +35,7 @@ def push_dashboards(
     Raises:
         GrafanaPushError: Grafana was unreachable, timed out, or refused a request.
     """
-    from grafana_client import GrafanaApi
+    from grafana_client.api import GrafanaApi
     from grafana_client.client import GrafanaException
 
     api = GrafanaApi.from_url(url, credential=token, timeout=timeout_s)

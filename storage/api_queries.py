@@ -47,6 +47,7 @@ __all__ = [
     "ArticleFilter",
     "Page",
     "aggregate_series",
+    "alert_view",
     "get_alert",
     "get_article",
     "label_queue",
@@ -54,7 +55,10 @@ __all__ = [
     "list_articles",
     "list_models",
     "list_webhooks",
+    "model_view",
+    "normalise_ticker",
     "pipeline_counts",
+    "webhook_view",
 ]
 
 #: Bucket widths of ``GET /api/aggregates``: name -> (SQL interval literal, width).
@@ -332,7 +336,7 @@ def aggregate_series(
     Raises:
         KeyError: ``query.bucket`` is not a key of :data:`BUCKETS` or ``query.scope`` is unknown.
     """
-    interval = literal_column(BUCKETS[query.bucket][0])
+    interval: Any = literal_column(BUCKETS[query.bucket][0])
     if query.scope == "entity":
         table: Any = AggEntity
         key_col: Any = AggEntity.entity
@@ -423,7 +427,7 @@ _ALERT_FIELDS = (
 )  # fmt: skip
 
 
-def alert_view(alert: Mapping[str, Any]) -> dict[str, Any]:
+def alert_view(alert: Mapping[Any, Any]) -> dict[str, Any]:
     """An ``alerts`` row (mapping) as plain data."""
     return {name: alert[name] for name in _ALERT_FIELDS}
 
@@ -465,7 +469,7 @@ def get_alert(conn: Connection, alert_id: int) -> dict[str, Any] | None:
 # --- webhooks, labels, models ---------------------------------------------------------------------
 
 
-def webhook_view(sub: Mapping[str, Any]) -> dict[str, Any]:
+def webhook_view(sub: Mapping[Any, Any]) -> dict[str, Any]:
     """A ``webhook_subscriptions`` row as plain data; the signing secret is never returned here."""
     return {k: sub[k] for k in ("id", "url", "format", "filters", "active", "created_at")}
 
@@ -505,7 +509,7 @@ _MODEL_FIELDS = (
 )  # fmt: skip
 
 
-def model_view(mv: Mapping[str, Any]) -> dict[str, Any]:
+def model_view(mv: Mapping[Any, Any]) -> dict[str, Any]:
     """A ``model_versions`` row as plain data."""
     return {k: mv[k] for k in _MODEL_FIELDS}
 

@@ -15,7 +15,10 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["articles"], dependencies=[ReadAuth])
 
-ArticleSort = Literal[tuple(q.ARTICLE_SORTS)]  # type: ignore[valid-type]  # whitelist from storage
+#: The sort whitelist of ``storage.api_queries.ARTICLE_SORTS`` (a unit test keeps them equal).
+ArticleSort = Literal[
+    "published_at", "-published_at", "scored_at", "-scored_at", "score", "-score", "confidence", "-confidence"
+]
 Bucket = Literal["1m", "5m", "1h", "1d"]
 
 #: Default span of a series when no start is given, per bucket width.

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 
 from dashboards.api import writes
-from dashboards.api.deps import Conn, ReadAuth, WriteAuth
+from dashboards.api.deps import Conn, ReadAuth, WriteAuth, get_state
 from dashboards.api.schemas import ArticlePage, LabelIn, LabelOut, ModelOut, Sentiment
-from dashboards.exceptions import ConflictError
 from storage import api_queries as q
+from storage.model_registry import SqlModelIndex
 
 __all__ = ["router"]
 
@@ -79,14 +79,16 @@ def list_models(
     dependencies=[WriteAuth],
     tags=["models"],
     summary="Make a version the production model",
-    responses={404: {"description": "No such version"}, 409: {"description": "Version may not serve"}},
+    responses={404: {"description": "No such version"}},
 )
-def promote(conn: Conn, version: Annotated[str, Path(min_length=1, max_length=64)]) -> dict[str, Any]:
-    """Promote a registered version; workers pick it up on their next registry check."""
-    try:
-        model = writes.promote_model(conn, version)
-    except ConflictError as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from None
-    if model is None:
+def promote(request: Request, version: Annotated[str, Path(min_length=1, max_length=64)]) -> dict[str, Any]:
+    """Promote a registered version (the previous production one is archived, in one transaction).
+
+    The same registry operation as ``finsent models promote``; workers pick the new version up
+    on their next registry check.
+    """
+    engine = get_state(request).engine
+    if not SqlModelIndex(engine).promote(version):
         raise HTTPException(status_code=404, detail=f"no model version {version!r}")
-    return model
+    with engine.connect() as conn:
+        return next(m for m in q.list_models(conn) if m["version"] == version)

@@ -1,7 +1,7 @@
-"""The API's writes: alert acknowledgement, webhook subscriptions, labels, model promotion.
+"""The API's writes: alert acknowledgement, webhook subscriptions, labels.
 
-Each is one short transaction over the storage tables with bound parameters. The outcome is a
-small result the router maps to HTTP (``None`` = unknown id -> 404, :class:`ConflictError` -> 409).
+Each is one short transaction over the storage tables with bound parameters. ``None`` means
+"unknown id" (the router answers 404). Model promotion is ``storage.model_registry.SqlModelIndex``.
 """
 
 from __future__ import annotations
@@ -10,23 +10,18 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
-from dashboards.exceptions import ConflictError
 from storage import alerts_repo
-from storage.api_queries import get_alert, model_view, webhook_view
-from storage.schema import Alert, Article, Label, ModelVersion, WebhookSubscription
+from storage.api_queries import get_alert, webhook_view
+from storage.schema import Alert, Article, Label, WebhookSubscription
 
 __all__ = [
     "acknowledge_alert",
     "create_webhook",
     "delete_webhook",
     "insert_label",
-    "promote_model",
 ]
-
-#: Status given to the model version that leaves production when another is promoted.
-RETIRED_STATUS = "archived"
 
 
 def acknowledge_alert(conn: Connection, alert_id: int, by: str) -> dict[str, Any] | None:
@@ -98,7 +93,7 @@ def insert_label(
             text = _compose(article.title, article.body)
     assert text is not None  # LabelIn guarantees text or article_id
     label_id = conn.execute(
-        Label.__table__.insert()
+        insert(Label)
         .values(
             article_id=article_id,
             text=text,
@@ -119,33 +114,3 @@ def _compose(title: str, body: str) -> str:
     from models.text import compose_text
 
     return compose_text(title, body)
-
-
-def promote_model(conn: Connection, version: str) -> dict[str, Any] | None:
-    """Make ``version`` the production model; the previous one becomes ``archived``.
-
-    Returns:
-        The promoted version, or None if it is not registered.
-
-    Raises:
-        ConflictError: the version is marked failed/rejected and may not serve.
-    """
-    status = conn.execute(
-        select(ModelVersion.status).where(ModelVersion.version == version).with_for_update()
-    ).scalar_one_or_none()
-    if status is None:
-        return None
-    if status in ("failed", "rejected"):
-        raise ConflictError(f"model {version} is {status}; it cannot be promoted")
-    if status != "production":
-        # Demote first: the partial unique index allows one production row at a time.
-        conn.execute(
-            update(ModelVersion).where(ModelVersion.status == "production").values(status=RETIRED_STATUS)
-        )
-        conn.execute(
-            update(ModelVersion)
-            .where(ModelVersion.version == version)
-            .values(status="production", promoted_at=func.now())
-        )
-    promoted = conn.execute(select(ModelVersion).where(ModelVersion.version == version)).mappings().one()
-    return model_view(promoted)

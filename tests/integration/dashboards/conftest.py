@@ -24,6 +24,6 @@ def client(db_engine: Engine, settings_factory: Callable[..., Settings]) -> Iter
 
 @pytest.fixture
 def seeded(db_engine: Engine, tmp_path: Path) -> list[ScoredArticle]:
-    """90 minutes of scored articles (2 a minute) and the production model that scored them."""
+    """An hour of scored articles (2 a minute) and the production model that scored them."""
     register_model(db_engine, MODEL_VERSION, tmp_path / "models" / MODEL_VERSION, status="production")
-    return seed_demo(db_engine)
+    return seed_demo(db_engine, minutes=60)

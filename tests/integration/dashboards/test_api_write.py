@@ -23,18 +23,17 @@ WRITES = [
 ]
 
 
+BAD_AUTH = [{}, {"Authorization": "Bearer wrong-token"}, {"Authorization": "Basic dGVzdDp0ZXN0"}]
+
+
 @pytest.mark.parametrize(("method", "path", "body"), WRITES)
-@pytest.mark.parametrize(
-    "headers",
-    [{}, {"Authorization": "Bearer wrong-token"}, {"Authorization": "Basic dGVzdDp0ZXN0"}],
-    ids=["none", "wrong", "basic"],
-)
 def test_write_endpoints_need_the_bearer_token(
-    client: TestClient, db_engine: Engine, method: str, path: str, body: Any, headers: dict[str, str]
+    client: TestClient, db_engine: Engine, method: str, path: str, body: Any
 ) -> None:
-    response = client.request(method, path, json=body, headers=headers)
-    assert response.status_code == 401
-    assert response.headers["www-authenticate"] == "Bearer"
+    for headers in BAD_AUTH:
+        response = client.request(method, path, json=body, headers=headers)
+        assert response.status_code == 401, headers
+        assert response.headers["www-authenticate"] == "Bearer"
     with db_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Label)).scalar_one() == 0
         assert conn.execute(select(func.count()).select_from(WebhookSubscription)).scalar_one() == 0

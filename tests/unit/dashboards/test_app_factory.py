@@ -43,3 +43,21 @@ def test_tcp_probe_tells_a_listening_port_from_a_closed_one() -> None:
         assert tcp_probe(f"127.0.0.1:1,127.0.0.1:{port}", timeout_s=1), "any server of the list"
     assert not tcp_probe(f"127.0.0.1:{port}", timeout_s=1)
     assert not tcp_probe("not-a-bootstrap", timeout_s=1)
+
+
+@pytest.mark.parametrize(
+    ("literal", "whitelist"),
+    [
+        ("dashboards.api.routes_articles.ArticleSort", "ARTICLE_SORTS"),
+        ("dashboards.api.routes_alerts.AlertSort", "ALERT_SORTS"),
+    ],
+)
+def test_sort_parameters_accept_exactly_the_storage_whitelist(literal: str, whitelist: str) -> None:
+    import importlib
+    from typing import get_args
+
+    from storage import api_queries
+
+    module, name = literal.rsplit(".", 1)
+    accepted = get_args(getattr(importlib.import_module(module), name))
+    assert sorted(accepted) == sorted(getattr(api_queries, whitelist))

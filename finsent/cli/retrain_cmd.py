@@ -140,10 +140,14 @@ def retrain_cmd(
     epochs: int | None = typer.Option(None, min=1),
     max_steps: int | None = typer.Option(None, min=1, help="Stop training after this many steps."),
     max_length: int | None = typer.Option(None, min=8, help="Training token limit."),
+    config_file: Path | None = typer.Option(
+        None, "--config", help="JSON object of RetrainConfig fields (lr, label_share, ...)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the run report as JSON."),
 ) -> None:
     """Retrain on the stored labels; promote the challenger only if it passes the gate."""
     from finsent.retrain_job import RetrainJob, config_from_settings
+    from models.retrain import RetrainConfig
 
     if not now:
         raise typer.BadParameter("pass --now to run at once (`finsent scheduler` runs it on schedule)")
@@ -152,8 +156,13 @@ def retrain_cmd(
     overrides |= dict(gold_margin=gold_margin, epochs=epochs, max_steps=max_steps, max_length=max_length)
     engine = _engine(settings)
     try:
-        config = config_from_settings(settings, **overrides)
+        config = config_from_settings(settings)
+        if config_file is not None:
+            config = RetrainConfig.from_file(config_file, config)
+        config = config.with_overrides(**overrides)
         outcome = RetrainJob(settings, engine, config, progress=not as_json).run("manual", force=force)
+    except ValueError as exc:
+        raise _fail(exc, 2) from None
     finally:
         engine.dispose()
     if as_json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,23 @@ class RetrainConfig:
         if unknown:
             raise TypeError(f"unknown retrain settings: {sorted(unknown)}")
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @classmethod
+    def from_file(cls, path: str | Path, base: RetrainConfig | None = None) -> RetrainConfig:
+        """``base`` (default: the defaults) with the fields of a JSON object file changed.
+
+        Raises:
+            ValueError: The file is not a JSON object of known fields.
+        """
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a JSON object of retrain settings")
+        if "base_data" in data:
+            data["base_data"] = Path(data["base_data"])
+        try:
+            return (base or cls()).with_overrides(**data)
+        except TypeError as exc:
+            raise ValueError(f"{path}: {exc}") from None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the run report."""

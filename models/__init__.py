@@ -1,1 +1,38 @@
-"""models"""
+"""Topic + sentiment models of finsent: training, evaluation, registry and the inference engine.
+
+Public surface::
+
+    from models import Classifier, Score, compose_text, TOPIC_LABELS, SENTIMENT_LABELS
+    clf = Classifier.load(path)            # a model version directory
+    clf.predict(["Apple beats estimates"]) # -> [Score(...)]
+
+Heavy dependencies (torch, transformers, onnxruntime) are imported only when a model is loaded
+or trained.
+"""
+
+from __future__ import annotations
+
+from models.exceptions import (
+    DataFormatError,
+    EmptyTextError,
+    ModelLoadError,
+    ModelsError,
+    RegistryError,
+)
+from models.inference import Classifier, Score
+from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
+from models.text import compose_text, normalize_text
+
+__all__ = [
+    "SENTIMENT_LABELS",
+    "TOPIC_LABELS",
+    "Classifier",
+    "DataFormatError",
+    "EmptyTextError",
+    "ModelLoadError",
+    "ModelsError",
+    "RegistryError",
+    "Score",
+    "compose_text",
+    "normalize_text",
+]

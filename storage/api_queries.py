@@ -20,7 +20,6 @@ from sqlalchemy import (
     and_,
     func,
     literal_column,
-    not_,
     or_,
     select,
     true,
@@ -50,7 +49,6 @@ __all__ = [
     "alert_view",
     "get_alert",
     "get_article",
-    "label_queue",
     "list_alerts",
     "list_articles",
     "list_models",
@@ -478,29 +476,6 @@ def list_webhooks(conn: Connection) -> list[dict[str, Any]]:
     """Every webhook subscription, oldest first, secrets left out."""
     subs = conn.execute(select(WebhookSubscription).order_by(WebhookSubscription.id)).mappings()
     return [webhook_view(s) for s in subs]
-
-
-def label_queue(
-    conn: Connection,
-    *,
-    topic: int | None = None,
-    sentiment: str | None = None,
-    limit: int = 20,
-    offset: int = 0,
-) -> Page:
-    """Scored articles nobody has labelled yet, least confident first (uncertainty sampling)."""
-    cur = _current_score(None)
-    labelled = select(Label.id).where(Label.article_id == Article.id).exists()
-    conds: list[ColumnElement[bool]] = [cur.c.article_id.is_not(None), not_(labelled)]
-    if topic is not None:
-        conds.append(cur.c.topic == topic)
-    if sentiment is not None:
-        conds.append(cur.c.sentiment == sentiment)
-    base = select(*_article_columns(), *_score_columns(cur)).select_from(Article).join(cur, true())
-    base = base.where(*conds)
-    stmt = base.order_by(cur.c.confidence.asc(), Article.published_at.desc(), Article.id).limit(limit)
-    rows = [_article_view(dict(r._mapping)) for r in conn.execute(stmt.offset(offset))]
-    return Page(items=rows, total=_count(conn, base), limit=limit, offset=offset)
 
 
 _MODEL_FIELDS = (

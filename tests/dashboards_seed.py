@@ -53,6 +53,7 @@ class ScoredArticle:
     source_id: str = "demo-wire"
     body: str = ""
     confidence: float | None = None
+    sentiment_probs: tuple[float, float, float] | None = None
     model_version: str = MODEL_VERSION
     scored_at: datetime | None = None
     id: str | None = None
@@ -81,7 +82,7 @@ class ScoredArticle:
             "content_hash": hashlib.sha256(self.title.encode()).hexdigest(),
             "emitted_at": self.published_at,
         }
-        probs = list(_PROBS[self.sentiment])
+        probs = list(self.sentiment_probs or _PROBS[self.sentiment])
         topic_probs = [0.01] * len(TOPIC_LABELS)
         topic_probs[self.topic] = 1.0 - 0.01 * (len(TOPIC_LABELS) - 1)
         score = {

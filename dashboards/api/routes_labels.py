@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
-from dashboards.api import writes
-from dashboards.api.deps import Conn, ReadAuth, WriteAuth, get_state
-from dashboards.api.schemas import ArticlePage, LabelIn, LabelOut, ModelOut, Sentiment
+from dashboards.api import labeling
+from dashboards.api.deps import Conn, ReadAuth, WriteAuth, field_error, get_state
+from dashboards.api.schemas import LabelIn, LabelOut, LabelQueueOut, ModelOut, Sentiment
+from models.retrain import LabelError
 from storage import api_queries as q
 from storage.model_registry import SqlModelIndex
 
@@ -27,15 +28,15 @@ router = APIRouter(prefix="/api")
     responses={404: {"description": "No such article"}},
 )
 def create_label(conn: Conn, body: LabelIn) -> dict[str, Any]:
-    """Store a topic and/or sentiment label for an article or a free text (used by retraining)."""
-    label = writes.insert_label(
-        conn,
-        article_id=body.article_id,
-        text=body.text,
-        topic=body.topic,
-        sentiment=body.sentiment,
-        labeled_by=body.labeled_by,
-    )
+    """Store a topic and/or sentiment label for an article or a free text (used by retraining).
+
+    Same checks as ``finsent labels import``; a label for an article without a text gets the
+    article's title and lead (the text the models score).
+    """
+    try:
+        label = labeling.store_label(conn, body.model_dump())
+    except LabelError as exc:
+        raise field_error("body", "text" if "text" in str(exc) else "label", str(exc)) from None
     if label is None:
         raise HTTPException(status_code=404, detail=f"no article {body.article_id!r}")
     return label
@@ -43,22 +44,21 @@ def create_label(conn: Conn, body: LabelIn) -> dict[str, Any]:
 
 @router.get(
     "/labels/queue",
-    response_model=ArticlePage,
+    response_model=LabelQueueOut,
     dependencies=[ReadAuth],
     tags=["labels"],
-    summary="Articles to label next (least confident first)",
+    summary="Articles to label next (active learning)",
 )
 def label_queue(
     conn: Conn,
-    topic: Annotated[int | None, Query(ge=0, le=19)] = None,
-    sentiment: Annotated[Sentiment | None, Query()] = None,
+    topic: Annotated[int | None, Query(ge=0, le=19, description="Predicted topic.")] = None,
+    sentiment: Annotated[Sentiment | None, Query(description="Predicted sentiment.")] = None,
+    days: Annotated[float, Query(gt=0, le=365, description="Articles published in the last days.")] = 14,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> dict[str, Any]:
-    """Scored, unlabelled articles ordered by the model's confidence, lowest first."""
-    page = q.label_queue(conn, topic=topic, sentiment=sentiment, limit=limit, offset=offset)
-    nxt = page.offset + len(page.items)
-    return {**page.__dict__, "next_offset": nxt if page.items and nxt < page.total else None}
+    """Unlabelled articles ranked like ``finsent labels queue``: least certain first."""
+    return labeling.label_queue(conn, limit=limit, offset=offset, days=days, topic=topic, sentiment=sentiment)
 
 
 @router.get(

@@ -21,7 +21,9 @@ __all__ = [
     "HealthOut",
     "LabelIn",
     "LabelOut",
+    "LabelQueueOut",
     "ModelOut",
+    "QueueItem",
     "ScoreOut",
     "Sentiment",
     "WebhookCreated",
@@ -222,6 +224,35 @@ class LabelOut(_Out):
     labeled_by: str
     labeled_at: datetime
     origin: str
+
+
+class QueueItem(_Out):
+    """An article proposed for labelling, with why."""
+
+    article_id: str
+    title: str
+    text: str = Field(description="The text the models score (title + lead).")
+    url: str | None
+    published_at: datetime
+    priority: float = Field(description="max(uncertainty, disagreement), in [0, 1].")
+    uncertainty: float
+    disagreement: float
+    sentiment: str = Field(description="Predicted sentiment.")
+    topic: int = Field(description="Predicted topic.")
+    topic_label: str
+    reason: str
+
+
+class LabelQueueOut(_Out):
+    """The labelling queue."""
+
+    model_config = ConfigDict(from_attributes=True, protected_namespaces=())
+    model_version: str | None = Field(description="Production model whose scores are ranked.")
+    previous_version: str | None = None
+    items: list[QueueItem]
+    candidates: int = Field(description="Unlabelled articles that passed the filters.")
+    limit: int
+    offset: int
 
 
 class ModelOut(_Out):

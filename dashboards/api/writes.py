@@ -1,7 +1,8 @@
-"""The API's writes: alert acknowledgement, webhook subscriptions, labels.
+"""The API's writes: alert acknowledgement and webhook subscriptions.
 
 Each is one short transaction over the storage tables with bound parameters. ``None`` means
-"unknown id" (the router answers 404). Model promotion is ``storage.model_registry.SqlModelIndex``.
+"unknown id" (the router answers 404). Labels are in ``dashboards.api.labeling``;
+model promotion is ``storage.model_registry.SqlModelIndex``.
 """
 
 from __future__ import annotations
@@ -10,17 +11,16 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from storage import alerts_repo
 from storage.api_queries import get_alert, webhook_view
-from storage.schema import Alert, Article, Label, WebhookSubscription
+from storage.schema import Alert, WebhookSubscription
 
 __all__ = [
     "acknowledge_alert",
     "create_webhook",
     "delete_webhook",
-    "insert_label",
 ]
 
 
@@ -69,48 +69,3 @@ def delete_webhook(conn: Connection, sub_id: int) -> bool:
         delete(WebhookSubscription).where(WebhookSubscription.id == sub_id).returning(WebhookSubscription.id)
     ).first()
     return gone is not None
-
-
-def insert_label(
-    conn: Connection,
-    *,
-    article_id: str | None,
-    text: str | None,
-    topic: int | None,
-    sentiment: str | None,
-    labeled_by: str,
-) -> dict[str, Any] | None:
-    """Store an analyst's label. Without ``text`` the article's title and lead are labelled.
-
-    Returns:
-        The label, or None if ``article_id`` names no article.
-    """
-    if article_id is not None:
-        article = conn.execute(select(Article.title, Article.body).where(Article.id == article_id)).first()
-        if article is None:
-            return None
-        if text is None:
-            text = _compose(article.title, article.body)
-    assert text is not None  # LabelIn guarantees text or article_id
-    label_id = conn.execute(
-        insert(Label)
-        .values(
-            article_id=article_id,
-            text=text,
-            topic=topic,
-            sentiment=sentiment,
-            labeled_by=labeled_by,
-            origin="api",
-        )
-        .returning(Label.id)
-    ).scalar_one()
-    label = conn.execute(select(Label).where(Label.id == label_id)).mappings().one()
-    keys = ("id", "article_id", "text", "topic", "sentiment", "labeled_by", "labeled_at", "origin")
-    return {k: label[k] for k in keys}
-
-
-def _compose(title: str, body: str) -> str:
-    # The text the models score, so a label teaches exactly what the model saw.
-    from models.text import compose_text
-
-    return compose_text(title, body)

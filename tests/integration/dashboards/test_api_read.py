@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from dashboards_seed import AUTH, MODEL_VERSION, ScoredArticle, insert_alert, insert_scored
+from dashboards_seed import AUTH, MODEL_VERSION, ScoredArticle, insert_alert, insert_scored, register_model
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -153,18 +154,41 @@ def test_alerts_listing_filters_and_overlap(client: TestClient, db_engine: Engin
     assert client.get("/api/alerts", params={"limit": 1}).json()["next_offset"] == 1
 
 
-def test_label_queue_least_confident_unlabelled_first(
-    client: TestClient, seeded: list[ScoredArticle]
+def test_label_queue_ranks_uncertain_unlabelled_articles_first(
+    client: TestClient, db_engine: Engine, tmp_path: Path
 ) -> None:
-    queue = client.get("/api/labels/queue", params={"limit": 10}).json()
-    conf = [i["score"]["confidence"] for i in queue["items"]]
-    assert conf == sorted(conf) and conf[0] == min(a.confidence or 1 for a in seeded)
-    first = queue["items"][0]["id"]
-    label = {"article_id": first, "sentiment": "negative", "labeled_by": "ana"}
+    register_model(db_engine, MODEL_VERSION, tmp_path / "m", status="production")
+    now = datetime.now(UTC)
+    probs = {"sure": (0.96, 0.02, 0.02), "torn": (0.36, 0.34, 0.30), "unsure": (0.6, 0.3, 0.1)}
+    ids = dict(
+        zip(
+            probs,
+            insert_scored(
+                db_engine,
+                [ScoredArticle(f"{name} about oil", now, sentiment_probs=p) for name, p in probs.items()],
+            ),
+            strict=True,
+        )
+    )
+    queue = client.get("/api/labels/queue").json()
+    assert queue["model_version"] == MODEL_VERSION and queue["candidates"] == 3
+    assert [i["article_id"] for i in queue["items"]] == [ids["torn"], ids["unsure"], ids["sure"]]
+    top = queue["items"][0]
+    assert top["title"] == "torn about oil" and "unsure of sentiment" in top["reason"]
+    assert top["priority"] > queue["items"][-1]["priority"]
+    assert (
+        client.get("/api/labels/queue", params={"limit": 1, "offset": 1}).json()["items"][0]["article_id"]
+        == ids["unsure"]
+    )
+    label = {"article_id": ids["torn"], "sentiment": "negative", "labeled_by": "ana"}
     assert client.post("/api/labels", json=label, headers=AUTH).status_code == 201
-    after = client.get("/api/labels/queue", params={"limit": 10}).json()
-    assert first not in [i["id"] for i in after["items"]]
-    assert after["total"] == queue["total"] - 1
+    after = client.get("/api/labels/queue").json()
+    assert [i["article_id"] for i in after["items"]] == [ids["unsure"], ids["sure"]]
+
+
+def test_label_queue_is_empty_without_a_production_model(client: TestClient, db_engine: Engine) -> None:
+    insert_scored(db_engine, [ScoredArticle("Gold steady", datetime.now(UTC))])
+    assert client.get("/api/labels/queue").json()["items"] == []
 
 
 def test_models_listing_production_first(client: TestClient, seeded: list[ScoredArticle]) -> None:

@@ -101,7 +101,7 @@ def test_quiet_day_raises_no_alert(db_engine: Engine) -> None:
 
 def test_negative_burst_one_alert_one_webhook_then_resolved(db_engine: Engine) -> None:
     rng = np.random.default_rng(5)
-    burst = _rows(rng, "BBB", BURST_START, BURST_MINUTES, 0.8, 0.85, "burst")
+    burst = _rows(rng, "BBB", BURST_START, BURST_MINUTES, 0.9, 0.85, "burst")
     _insert(db_engine, _quiet_two_days() + burst)
     with WebhookReceiver(secret="e2e-secret") as receiver:
         alerts, outcomes = _run_day(db_engine, receiver.url)

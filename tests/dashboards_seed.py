@@ -150,7 +150,7 @@ def insert_alert(engine: Engine, **values: Any) -> int:
         "kind": "surge",
         "scope_kind": "topic",
         "scope_value": "5",
-        "severity": "high",
+        "severity": "critical",
         "status": "open",
         "opened_at": now - timedelta(minutes=10),
         "updated_at": now - timedelta(minutes=5),

@@ -89,7 +89,7 @@ def create_webhook(conn: Conn, body: WebhookIn) -> dict[str, Any]:
         url=str(body.url),
         secret=body.secret,
         fmt=body.format,
-        filters=body.filters,
+        filters=body.filters.model_dump(exclude_none=True),
         active=body.active,
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
@@ -27,6 +27,7 @@ __all__ = [
     "ScoreOut",
     "Sentiment",
     "WebhookCreated",
+    "WebhookFilters",
     "WebhookIn",
     "WebhookOut",
 ]
@@ -159,6 +160,30 @@ class AckIn(BaseModel):
     by: str = Field("api", min_length=1, max_length=128, description="Name of the analyst.")
 
 
+Severity = Literal["info", "warning", "critical"]
+
+
+class WebhookFilters(BaseModel):
+    """Which alert events a subscription receives (``alerts.webhooks.subscription_matches``).
+
+    Every filter is optional and all must hold; a subscription without filters gets every
+    opened and updated alert.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    events: list[Literal["opened", "updated", "resolved"]] | None = Field(
+        None, min_length=1, description="Default: opened and updated."
+    )
+    rules: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = Field(
+        None, min_length=1, description="Rule ids."
+    )
+    severities: list[Severity] | None = Field(None, min_length=1)
+    min_severity: Severity | None = None
+    scopes: list[Annotated[str, Field(pattern=r"^(all|topic|entity|source)(:[^\s]{1,128})?$")]] | None = (
+        Field(None, min_length=1, description='e.g. "entity:TSLA", "topic:*", "all".')
+    )
+
+
 class WebhookIn(BaseModel):
     """A new webhook subscription."""
 
@@ -168,10 +193,7 @@ class WebhookIn(BaseModel):
         None, min_length=16, max_length=256, description="Signing secret; generated when left out."
     )
     format: Literal["json", "slack"] = "json"
-    filters: dict[str, Any] = Field(
-        default_factory=dict,
-        description='Which alerts to send, e.g. {"severity": ["high"], "scope_kind": ["topic"]}.',
-    )
+    filters: WebhookFilters = Field(WebhookFilters(), description="Which alerts to send.")
     active: bool = True
 
 

@@ -24,9 +24,6 @@ from typing import Any
 
 import pytest
 import uvicorn
-from sqlalchemy import Engine
-
-from dashboards.api import create_app
 from dashboards_seed import (
     API_TOKEN,
     MODEL_VERSION,
@@ -36,6 +33,9 @@ from dashboards_seed import (
     register_model,
     seed_demo,
 )
+from sqlalchemy import Engine
+
+from dashboards.api import create_app
 from finsent.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -128,10 +128,10 @@ def test_live_page_draws_data_and_updates_without_reload(
     register_model(db_engine, MODEL_VERSION, tmp_path / "model", status="production")
     seed_demo(db_engine, minutes=120, per_minute=2)
     now = datetime.now(UTC)
-    insert_alert(db_engine, rule_id="negative-surge", scope_value="6", severity="high")
+    insert_alert(db_engine, rule_id="negative-surge", scope_value="6", severity="critical")
     insert_alert(
         db_engine, rule_id="volume-spike", scope_kind="entity", scope_value="TSLA", status="resolved",
-        opened_at=now - timedelta(hours=3), resolved_at=now - timedelta(hours=2), severity="medium",
+        opened_at=now - timedelta(hours=3), resolved_at=now - timedelta(hours=2), severity="warning",
     )  # fmt: skip
     with Feeder(db_engine) as feeder, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)

@@ -57,7 +57,7 @@ def test_webhook_crud(client: TestClient) -> None:
         json={
             "url": "https://hooks.example.com/finsent",
             "format": "slack",
-            "filters": {"severity": ["high"]},
+            "filters": {"min_severity": "warning", "scopes": ["entity:TSLA"]},
         },
         headers=AUTH,
     )
@@ -66,7 +66,7 @@ def test_webhook_crud(client: TestClient) -> None:
     assert len(sub["secret"]) >= 32, "a secret is generated when left out"
     listed = client.get("/api/webhooks", headers=AUTH).json()
     assert [(w["id"], w["format"], w["filters"]) for w in listed] == [
-        (sub["id"], "slack", {"severity": ["high"]})
+        (sub["id"], "slack", {"min_severity": "warning", "scopes": ["entity:TSLA"]})
     ]
     assert "secret" not in listed[0]
     mine = client.post(
@@ -123,6 +123,10 @@ def test_promote_model_demotes_the_previous_one(
         ({"url": "https://example.com", "secret": "short"}, "secret"),
         ({"url": "https://example.com", "surprise": 1}, "surprise"),
         ({}, "url"),
+        ({"url": "https://example.com", "filters": {"min_severity": "high"}}, "min_severity"),
+        ({"url": "https://example.com", "filters": {"severity": ["critical"]}}, "severity"),
+        ({"url": "https://example.com", "filters": {"events": ["deleted"]}}, "events"),
+        ({"url": "https://example.com", "filters": {"scopes": ["sector:tech"]}}, "scopes"),
     ],
 )
 def test_bad_webhook_bodies_get_422_naming_the_field(

@@ -178,6 +178,8 @@ def write_model_card(root: str | Path) -> Path:
         f"- Base encoder: `{m['base_model']}` (all-MiniLM-L6-v2, 6 layers, hidden 384).",
         f"- Fine-tuning: {_describe_mode(m['mode'], cfg)}",
         f"- Pooling: {m['pooling']}; training max length {m['max_length']} tokens.",
+        "- Input normalisation (training and inference): HTML entities decoded, links removed,",
+        "  whitespace collapsed; long articles are scored as title + lead (`models.compose_text`).",
         f"- Training config: `{json.dumps(cfg, sort_keys=True)}`",
         f"- Data fingerprint: `{m['data_fingerprint']}` ({m['n_train']} train / {m['n_dev']} dev examples).",
         "",
@@ -199,6 +201,8 @@ def write_model_card(root: str | Path) -> Path:
         "## Evaluation",
     ]
     evals = m.get("metrics", {})
+    if m.get("evaluation_notes"):
+        lines += [str(m["evaluation_notes"]), ""]
     if not evals:
         lines.append("Not evaluated yet (`finsent eval`).")
     for name, metrics in sorted(evals.items()):

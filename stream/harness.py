@@ -24,9 +24,11 @@ from stream.records import ArticleRecord, EntityMention
 __all__ = [
     "ArticlePublisher",
     "WorkerProcess",
+    "build_model_version",
     "count_scores",
     "make_articles",
     "promote_version",
+    "read_topic",
     "wait_for_scores",
 ]
 
@@ -227,6 +229,43 @@ class WorkerProcess:
             return ""
 
 
+async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout_s: float = 30.0) -> list[Any]:
+    """Read ``topic`` from the beginning (no consumer group) until ``expect`` records or the timeout.
+
+    Returns:
+        aiokafka ``ConsumerRecord`` objects (``key``, ``value``, ``headers``, ``partition``, ...).
+    """
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, request_timeout_ms=30_000
+    )
+    await consumer.start()
+    try:
+        partitions = await _partitions(consumer, topic, timeout_s)
+        consumer.assign([TopicPartition(topic, p) for p in partitions])
+        await consumer.seek_to_beginning()
+        out: list[Any] = []
+        deadline = time.monotonic() + timeout_s
+        while len(out) < expect and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                out.extend(records)
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: Any, topic: str, timeout_s: float) -> set[int]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = consumer.partitions_for_topic(topic)
+        if found or time.monotonic() > deadline:
+            return set(found or ())
+        await consumer.topics()  # refresh metadata
+        await asyncio.sleep(0.2)
+
+
 _COUNT = text("SELECT count(*) FROM scores WHERE article_id = ANY(:ids)").bindparams(bindparam("ids"))
 
 
@@ -260,17 +299,61 @@ def wait_for_scores(
     return n
 
 
-def promote_version(engine: Engine, version: str, path: str | Path) -> None:
-    """Register ``version`` at ``path`` and make it the production model (the previous one is
-    archived) in one transaction."""
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE model_versions SET status = 'archived' WHERE status = 'production'"))
-        conn.execute(
-            text(
-                "INSERT INTO model_versions (version, status, path, promoted_at) "
-                "VALUES (:v, 'production', :p, now()) "
-                "ON CONFLICT (version) DO UPDATE SET status = 'production', path = EXCLUDED.path, "
-                "promoted_at = now()"
-            ),
-            {"v": version, "p": str(path)},
-        )
+def promote_version(engine: Engine, version_dir: str | Path, store_dir: str | Path) -> str:
+    """Register a version directory in place (its cached ONNX export stays usable) and promote it.
+
+    Returns:
+        The promoted version id.
+    """
+    from models.registry import ModelRegistry
+    from storage.model_registry import SqlModelIndex
+
+    registry = ModelRegistry(SqlModelIndex(engine), store_dir)
+    record = registry.register(version_dir, copy=False)
+    registry.promote(record.version)
+    return record.version
+
+
+def build_model_version(dest: Path, version: str, *, source: Path | None = None) -> Path:
+    """A loadable model version directory at ``dest`` (built once; safe across processes).
+
+    With ``source`` (a version directory, e.g. the shipped default) it is a copy renamed to
+    ``version``; without, a tiny model trained for one step on generated headlines (for plumbing
+    tests and benchmarks: its predictions mean nothing, its cost per text is the real encoder's).
+    The directory is loaded once so the int8 ONNX export is cached inside it.
+    """
+    import fcntl
+    import json
+    import shutil
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with (dest.parent / f".{dest.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        manifest = dest / "finsent_model.json"
+        if manifest.is_file():
+            return dest
+        tmp = dest.with_name(dest.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        if source is not None:
+            shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("onnx", "__pycache__"))
+            meta = json.loads((tmp / "finsent_model.json").read_text(encoding="utf-8"))
+            meta["version"] = version
+            (tmp / "finsent_model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        else:
+            _train_tiny(tmp, version)
+        from models import Classifier
+
+        Classifier.load(tmp, device="cpu").predict(["warm-up headline"])
+        tmp.rename(dest)
+        # the ONNX cache is keyed by the directory's weights, not its path: it survives the rename
+        return dest
+
+
+def _train_tiny(out: Path, version: str) -> None:
+    from models.data import Example
+    from models.training import TrainConfig, train
+
+    titles = [a.title for a in make_articles(48, seed=7)]
+    examples = [Example(t, topic=i % 20, sentiment=i % 3) for i, t in enumerate(titles)]
+    config = TrainConfig(epochs=1, max_steps=1, batch_size=16, threads=1, dev_fraction=0.25, max_length=32)
+    train(examples, out, config, version=version, progress=False)

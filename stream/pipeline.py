@@ -93,6 +93,8 @@ class ScoringPipeline:
         self.topics = topics
         self.metrics = metrics
         self.watcher = watcher
+        #: Running totals of this process (logged by the worker).
+        self.totals = {"batches": 0, "received": 0, "scored": 0, "dead_lettered": 0}
 
     async def process(self, messages: Sequence[InboundMessage]) -> BatchReport:
         """Score, store and publish one batch; returns when it is safe to acknowledge it.
@@ -125,6 +127,13 @@ class ScoringPipeline:
             inference_s=inference_s,
             total_s=time.perf_counter() - started,
         )
+        for key, value in (
+            ("batches", 1),
+            ("received", report.received),
+            ("scored", report.scored),
+            ("dead_lettered", report.dead_lettered),
+        ):
+            self.totals[key] += value
         log.debug("batch stored", extra={"batch": report.__dict__})
         return report
 

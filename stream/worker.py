@@ -67,6 +67,7 @@ class ScoringWorker:
         self.sink = ScoreSink(self.engine, metrics=self.metrics, threads=config.concurrency)
         self._startup_timeout_s = startup_timeout_s
         self._json_logs = json_logs
+        self._pipeline: ScoringPipeline | None = None
 
     async def _load_model(self) -> None:
         retrying = AsyncRetrying(
@@ -107,6 +108,12 @@ class ScoringWorker:
         async def refresh_lag() -> None:
             lag.update()
 
+        @app.timer(30.0)
+        async def progress() -> None:
+            log.info("progress", extra={**pipeline.totals, "model_version": self.runner.version})
+
+        self._pipeline = pipeline
+
         return app
 
     def run(self) -> None:
@@ -145,6 +152,8 @@ class ScoringWorker:
         try:
             worker.execute_from_commandline()
         finally:
+            totals = self._pipeline.totals if self._pipeline is not None else {}
+            log.info("worker stopped", extra={**totals, "model_version": self.runner.version})
             self.runner.close()
             self.sink.close()
             self.engine.dispose()

@@ -102,14 +102,16 @@ def bench_pipeline(
     concurrency: int | None = typer.Option(
         None, min=1, help="Agent instances per worker (default: settings)."
     ),
-    output: Path = typer.Option(Path("bench-pipeline.json"), help="Where to write the JSON report."),
+    model: Path | None = typer.Option(
+        None, help="Model version directory (default: the production model, else the shipped default)."
+    ),
+    output: Path = typer.Option(Path("bench-results/pipeline.json"), help="Where to write the JSON report."),
 ) -> None:
     """End-to-end benchmark on the running stack (`finsent up`): sustained articles/s vs the
     standalone engine, and publish -> row latency percentiles at a fraction of that rate."""
     settings = load_settings()
-    from stream.bench import PipelineBenchConfig, render_table, run_pipeline_bench
-
     from finsent.runtime import resolve_urls
+    from stream.bench import PipelineBenchConfig, render_table, run_pipeline_bench
 
     try:
         database_url, kafka_bootstrap = resolve_urls(settings)
@@ -125,6 +127,7 @@ def bench_pipeline(
                 batch_size=batch_size or settings.batch_size,
                 batch_window_s=batch_window or settings.batch_window_s,
                 concurrency=concurrency or settings.worker_concurrency,
+                model_path=model,
             ),
             progress=lambda line: console.print(line, highlight=False),
         )
@@ -132,5 +135,6 @@ def bench_pipeline(
         err_console.print(f"[red]error:[/red] {exc}", markup=False, highlight=False)
         raise typer.Exit(1) from None
     console.print(render_table(report))
+    output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     console.print(f"JSON report: {output}")

@@ -1,0 +1,381 @@
+"""`finsent bench pipeline`: end-to-end throughput and latency of real scoring workers.
+
+On the running stack it creates a scratch database (dropped afterwards) and a fresh topic prefix,
+starts ``finsent worker`` processes, and measures in one run:
+
+1. the standalone engine: ``Classifier.predict`` on the very texts the workers will score, in
+   batches of the worker batch size (the baseline);
+2. full speed: N articles published at once; sustained articles/s = N / (last row stored - first
+   publish), plus the steady-state rate between the 10th and 90th percentile rows;
+3. fixed rate at a fraction (default 50%) of the sustained rate: publish -> row latency
+   percentiles. Two clocks are reported: the row's ``scored_at`` (stamped just before the write
+   transaction: a lower bound) and the moment the scored record is seen on the scored topic
+   (published only after the commit: an upper bound).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, text
+
+from finsent.settings import Settings
+from stream.exceptions import ModelUnavailableError
+from stream.harness import ArticlePublisher, WorkerProcess, make_articles, promote_version, wait_for_scores
+from stream.records import ArticleRecord, ScoredArticleRecord
+from stream.topics import Topics
+
+__all__ = ["PipelineBenchConfig", "render_table", "run_pipeline_bench"]
+
+TARGET_RATIO = 0.8
+TARGET_P99_S = 2.0
+
+
+@dataclass(frozen=True)
+class PipelineBenchConfig:
+    """What to run. Rates are articles per second."""
+
+    database_url: str
+    kafka_bootstrap: str
+    articles: int = 3000
+    rate_fraction: float = 0.5
+    rate_seconds: float = 20.0
+    workers: int = 1
+    batch_size: int = 64
+    batch_window_s: float = 0.5
+    concurrency: int = 1
+    model_path: Path | None = None
+    timeout_s: float = 900.0
+
+
+def percentiles(values: Sequence[float]) -> dict[str, float]:
+    """p50/p95/p99/max of ``values`` (nearest-rank), in the values' unit."""
+    if not values:
+        return {"p50": float("nan"), "p95": float("nan"), "p99": float("nan"), "max": float("nan")}
+    ordered = sorted(values)
+
+    def rank(p: float) -> float:
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
+
+    return {"p50": rank(50), "p95": rank(95), "p99": rank(99), "max": ordered[-1]}
+
+
+def run_pipeline_bench(
+    settings: Settings, cfg: PipelineBenchConfig, *, progress: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """Run the benchmark; returns the report (see :func:`render_table`).
+
+    Raises:
+        ModelUnavailableError: no model to benchmark (none in production, none shipped).
+    """
+    model_path = cfg.model_path or _production_model_path(cfg.database_url)
+    with (
+        tempfile.TemporaryDirectory(prefix="finsent-bench-") as tmp,
+        _ScratchDatabase(cfg.database_url) as db,
+    ):
+        engine = db.engine
+        promote_version(engine, model_path, Path(tmp) / "models")
+        prefix = f"bench{uuid.uuid4().hex[:10]}"
+        topics = Topics(prefix)
+        _create_topics(cfg.kafka_bootstrap, topics, settings.topic_partitions)
+        run_id = uuid.uuid4().hex[:6]
+        warm = make_articles(max(2 * cfg.batch_size, 50), seed=11, prefix=f"w{run_id}-")
+        full = make_articles(cfg.articles, seed=12, prefix=f"f{run_id}-")
+
+        progress(f"standalone engine on {len(full)} texts (batch {cfg.batch_size}) ...")
+        engine_rate, backend = _standalone_rate(settings, model_path, full, cfg.batch_size)
+        progress(f"  {engine_rate:.1f} articles/s on {backend}")
+
+        workers = [_worker(settings, cfg, db.url, prefix, Path(tmp), i) for i in range(cfg.workers)]
+        try:
+            alive = lambda: any(w.alive for w in workers)  # noqa: E731
+            progress(f"{cfg.workers} worker(s) starting; warm-up with {len(warm)} articles ...")
+            asyncio.run(_publish(cfg.kafka_bootstrap, topics.raw_articles, warm))
+            _must_all_score(engine, warm, cfg.timeout_s, alive, workers)
+
+            progress(f"full speed: {len(full)} articles ...")
+            t_first = datetime.now(UTC)
+            asyncio.run(_publish(cfg.kafka_bootstrap, topics.raw_articles, full))
+            _must_all_score(engine, full, cfg.timeout_s, alive, workers)
+            stored = _scored_times(engine, [a.id for a in full])
+            sustained = len(full) / max(1e-9, (max(stored) - t_first).total_seconds())
+            steady = _steady_rate(stored)
+            progress(f"  sustained {sustained:.1f} articles/s (steady state {steady:.1f})")
+
+            rate = max(1.0, cfg.rate_fraction * sustained)
+            n_rate = max(20, int(rate * cfg.rate_seconds))
+            fixed = make_articles(n_rate, seed=13, prefix=f"r{run_id}-")
+            progress(f"fixed rate: {n_rate} articles at {rate:.1f}/s ...")
+            observed = asyncio.run(
+                _publish_and_observe(cfg.kafka_bootstrap, topics, fixed, rate, cfg.timeout_s)
+            )
+            _must_all_score(engine, fixed, cfg.timeout_s, alive, workers)
+        finally:
+            for w in workers:
+                w.stop(timeout_s=30)
+    upper = [v[1] for v in observed.values()]
+    lower = [v[0] for v in observed.values()]
+    report = {
+        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "device": settings.device, "backend": backend},
+        "config": {
+            k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items() if k != "database_url"
+        },
+        "model": str(model_path),
+        "standalone_engine_articles_per_s": engine_rate,
+        "full_speed": {
+            "articles": len(full),
+            "sustained_articles_per_s": sustained,
+            "steady_state_articles_per_s": steady,
+            "ratio_to_engine": sustained / engine_rate,
+        },
+        "fixed_rate": {
+            "fraction_of_sustained": cfg.rate_fraction,
+            "rate_articles_per_s": rate,
+            "articles": len(fixed),
+            "observed": len(observed),
+            "latency_s_publish_to_row_committed": percentiles(upper),
+            "latency_s_publish_to_row_written": percentiles(lower),
+        },
+    }
+    report["targets"] = {
+        f"sustained >= {TARGET_RATIO:.0%} of engine": report["full_speed"]["ratio_to_engine"] >= TARGET_RATIO,
+        f"p99 < {TARGET_P99_S:g} s at {cfg.rate_fraction:.0%} load": percentiles(upper)["p99"] < TARGET_P99_S,
+    }
+    return report
+
+
+def render_table(report: dict[str, Any]) -> Any:
+    """A rich table of the report."""
+    from rich.table import Table
+
+    table = Table(title="finsent bench pipeline", show_header=True)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    full, fixed = report["full_speed"], report["fixed_rate"]
+    rows = [
+        ("machine", f"{report['machine']['cpus']} CPU, {report['machine']['backend']}"),
+        ("standalone engine (Classifier.predict)", f"{report['standalone_engine_articles_per_s']:.1f} art/s"),
+        (
+            f"pipeline sustained ({full['articles']} articles)",
+            f"{full['sustained_articles_per_s']:.1f} art/s",
+        ),
+        ("pipeline steady state (p10-p90 rows)", f"{full['steady_state_articles_per_s']:.1f} art/s"),
+        ("ratio to engine", f"{full['ratio_to_engine']:.1%}"),
+        ("fixed rate", f"{fixed['rate_articles_per_s']:.1f} art/s x {fixed['articles']}"),
+    ]
+    for label, key in (
+        ("committed", "latency_s_publish_to_row_committed"),
+        ("written", "latency_s_publish_to_row_written"),
+    ):
+        p = fixed[key]
+        rows.append(
+            (f"publish -> row {label} p50/p95/p99", f"{p['p50']:.3f} / {p['p95']:.3f} / {p['p99']:.3f} s")
+        )
+    for name, ok in report["targets"].items():
+        rows.append((f"target: {name}", "met" if ok else "NOT met"))
+    for label, value in rows:
+        table.add_row(label, value)
+    return table
+
+
+# --- pieces -------------------------------------------------------------------------------------
+
+
+class _ScratchDatabase:
+    """A new database on the same server, migrated; dropped on exit."""
+
+    def __init__(self, url: str) -> None:
+        self._admin_url = url.rsplit("/", 1)[0] + "/postgres"
+        self.name = f"finsent_bench_{uuid.uuid4().hex[:10]}"
+        self.url = url.rsplit("/", 1)[0] + f"/{self.name}"
+        self.engine: Engine
+
+    def __enter__(self) -> _ScratchDatabase:
+        from storage.db import make_engine, upgrade
+
+        admin = make_engine(self._admin_url, pool_size=1, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        finally:
+            admin.dispose()
+        upgrade(self.url)
+        self.engine = make_engine(self.url, pool_size=2)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from storage.db import make_engine
+
+        self.engine.dispose()
+        admin = make_engine(self._admin_url, pool_size=1, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        finally:
+            admin.dispose()
+
+
+def _production_model_path(database_url: str) -> Path:
+    from storage.db import make_engine
+    from stream.model_watch import production_model
+
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        found = production_model(engine)
+    finally:
+        engine.dispose()
+    if found is not None:
+        return Path(found.path)
+    from models.registry import DEFAULT_MODEL_DIR
+
+    if (DEFAULT_MODEL_DIR / "finsent_model.json").is_file():
+        return DEFAULT_MODEL_DIR
+    raise ModelUnavailableError("no production model and no shipped default: train one first")
+
+
+def _create_topics(bootstrap: str, topics: Topics, partitions: int) -> None:
+    from finsent.runtime import create_topics
+
+    create_topics(bootstrap, topics.all(), partitions)
+
+
+def _standalone_rate(
+    settings: Settings, model_path: Path, articles: Sequence[ArticleRecord], batch_size: int
+) -> tuple[float, str]:
+    from models import Classifier, compose_text
+
+    clf = Classifier.load(
+        model_path,
+        device=settings.device,
+        cpu_backend=settings.cpu_backend,
+        max_length=settings.max_length,
+        batch_size=batch_size,
+    )
+    texts = [compose_text(a.title, a.body) for a in articles]
+    clf.predict(texts[:batch_size])  # warm-up (allocations, lazy initialisation)
+    started = time.perf_counter()
+    for i in range(0, len(texts), batch_size):
+        clf.predict(texts[i : i + batch_size])
+    rate = len(texts) / (time.perf_counter() - started)
+    return rate, clf.backend_name
+
+
+def _worker(
+    settings: Settings, cfg: PipelineBenchConfig, db_url: str, prefix: str, tmp: Path, i: int
+) -> WorkerProcess:
+    return WorkerProcess(
+        db_url,
+        cfg.kafka_bootstrap,
+        prefix,
+        data_dir=tmp / f"w{i}",
+        log_path=tmp / f"w{i}.log",
+        options=[
+            "--batch-size",
+            str(cfg.batch_size),
+            "--batch-window",
+            str(cfg.batch_window_s),
+            "--concurrency",
+            str(cfg.concurrency),
+            "--log-format",
+            "json",
+        ],
+        env={"FINSENT_MODEL_STORE": str(tmp / "models"), "FINSENT_LOG_LEVEL": "WARNING"},
+    ).start()
+
+
+async def _publish(bootstrap: str, topic: str, articles: Sequence[ArticleRecord]) -> None:
+    async with ArticlePublisher(bootstrap, topic) as pub:
+        await pub.publish(articles)
+
+
+def _must_all_score(
+    engine: Engine,
+    articles: Sequence[ArticleRecord],
+    timeout_s: float,
+    alive: Callable[[], bool],
+    workers: Sequence[WorkerProcess],
+) -> None:
+    ids = [a.id for a in articles]
+    n = wait_for_scores(engine, ids, len(ids), timeout_s=timeout_s, alive=alive)
+    if n < len(ids):
+        tail = "\n".join(w.log_tail(1500) for w in workers)
+        raise RuntimeError(
+            f"only {n}/{len(ids)} articles scored within {timeout_s:.0f} s; worker logs:\n{tail}"
+        )
+
+
+_SCORED_AT = text("SELECT scored_at FROM scores WHERE article_id = ANY(:ids)").bindparams(bindparam("ids"))
+
+
+def _scored_times(engine: Engine, ids: Sequence[str]) -> list[datetime]:
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(_SCORED_AT, {"ids": list(ids)})]
+
+
+def _steady_rate(stored: Sequence[datetime]) -> float:
+    ordered = sorted(stored)
+    lo, hi = ordered[len(ordered) // 10], ordered[(9 * len(ordered)) // 10]
+    span = (hi - lo).total_seconds()
+    return ((9 * len(ordered)) // 10 - len(ordered) // 10) / span if span > 0 else float("nan")
+
+
+async def _publish_and_observe(
+    bootstrap: str, topics: Topics, articles: Sequence[ArticleRecord], rate: float, timeout_s: float
+) -> dict[str, tuple[float, float]]:
+    """Publish at ``rate`` while watching the scored topic; per article ``(written, committed)`` latency."""
+    from aiokafka import AIOKafkaConsumer
+
+    wanted = {a.id for a in articles}
+    seen: dict[str, tuple[float, float]] = {}
+    consumer = AIOKafkaConsumer(
+        topics.scored_articles,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="latest",
+        fetch_max_wait_ms=10,
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        await consumer.seek_to_end()
+        done = asyncio.Event()
+
+        async def watch() -> None:
+            while not done.is_set() or len(seen) < len(wanted):
+                batches = await consumer.getmany(timeout_ms=50)
+                now = datetime.now(UTC)
+                for records in batches.values():
+                    for r in records:
+                        rec = ScoredArticleRecord.from_bytes(r.value)
+                        if rec.article_id in wanted and rec.article_id not in seen:
+                            seen[rec.article_id] = (
+                                (rec.scored_at - rec.emitted_at).total_seconds(),
+                                (now - rec.emitted_at).total_seconds(),
+                            )
+
+        watcher = asyncio.create_task(watch())
+        await _publish_rate(bootstrap, topics.raw_articles, articles, rate)
+        done.set()
+        try:
+            await asyncio.wait_for(watcher, timeout=timeout_s)
+        except TimeoutError:
+            watcher.cancel()
+    finally:
+        await consumer.stop()
+    return seen
+
+
+async def _publish_rate(bootstrap: str, topic: str, articles: Sequence[ArticleRecord], rate: float) -> None:
+    async with ArticlePublisher(bootstrap, topic) as pub:
+        await pub.publish(articles, rate=rate)

@@ -61,7 +61,8 @@ def _register_default_model(settings: Settings, engine: object) -> str:
         # The services are usable without a model (crawling, API); say so loudly, do not fail `up`.
         log.info("default model not registered: %s", exc)
         return f"WARNING: default model not registered: {exc}"
-    return f"production model: {result}" if result is not None else "production model registered"
+    version = getattr(result, "version", result)
+    return f"production model: {version}" if version is not None else "production model registered"
 
 
 def _wire_registry_index(registry: object) -> None:

@@ -172,15 +172,15 @@ class WebhookFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     events: list[Literal["opened", "updated", "resolved"]] | None = Field(
-        None, min_length=1, description="Default: opened and updated."
+        default=None, min_length=1, description="Default: opened and updated."
     )
     rules: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = Field(
-        None, min_length=1, description="Rule ids."
+        default=None, min_length=1, description="Rule ids."
     )
-    severities: list[Severity] | None = Field(None, min_length=1)
+    severities: list[Severity] | None = Field(default=None, min_length=1)
     min_severity: Severity | None = None
     scopes: list[Annotated[str, Field(pattern=r"^(all|topic|entity|source)(:[^\s]{1,128})?$")]] | None = (
-        Field(None, min_length=1, description='e.g. "entity:TSLA", "topic:*", "all".')
+        Field(default=None, min_length=1, description='e.g. "entity:TSLA", "topic:*", "all".')
     )
 
 

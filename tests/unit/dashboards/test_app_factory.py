@@ -61,3 +61,19 @@ def test_sort_parameters_accept_exactly_the_storage_whitelist(literal: str, whit
     module, name = literal.rsplit(".", 1)
     accepted = get_args(getattr(importlib.import_module(module), name))
     assert sorted(accepted) == sorted(getattr(api_queries, whitelist))
+
+
+def test_cli_api_exits_2_naming_the_missing_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from finsent.cli import api_cmd
+
+    monkeypatch.chdir(tmp_path)  # no .env / finsent.toml from the checkout
+    monkeypatch.delenv("FINSENT_API_TOKEN", raising=False)
+    app = typer.Typer()
+    api_cmd.register(app)
+    app.command("noop")(lambda: None)  # a group, so `api` is a sub-command
+    result = CliRunner().invoke(app, ["api"])
+    assert result.exit_code == 2
+    assert "FINSENT_API_TOKEN" in result.output

@@ -125,7 +125,7 @@ def run_pipeline_bench(
                 w.stop(timeout_s=30)
     upper = [v[1] for v in observed.values()]
     lower = [v[0] for v in observed.values()]
-    report = {
+    report: dict[str, Any] = {
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "device": settings.device, "backend": backend},
         "config": {

@@ -98,6 +98,7 @@ def make_articles(
                 tickers=[ticker],
                 entities=[EntityMention(ticker=ticker, name=name, relevance=round(rng.uniform(0.3, 1.0), 2))],
                 content_hash=f"{prefix}{i:07d}",
+                novelty=1.0,
             )
         )
     return out
@@ -141,6 +142,8 @@ class ArticlePublisher:
         """
         started = time.perf_counter()
         pending = []
+        key: bytes | None
+        value: bytes | None
         for i, item in enumerate(records):
             if rate:
                 delay = started + i / rate - time.perf_counter()

@@ -104,13 +104,14 @@ class ScoringWorker:
             on_batch=lag.on_batch,
         )
 
-        @app.timer(5.0)
         async def refresh_lag() -> None:
             lag.update()
 
-        @app.timer(30.0)
         async def progress() -> None:
             log.info("progress", extra={**pipeline.totals, "model_version": self.runner.version})
+
+        app.timer(5.0)(refresh_lag)
+        app.timer(30.0)(progress)
 
         self._pipeline = pipeline
 

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, select, update
 
 from storage import alerts_repo
 from storage.api_queries import get_alert, webhook_view
-from storage.schema import Alert, WebhookSubscription
+from storage.schema import WebhookSubscription
 
 __all__ = [
     "acknowledge_alert",
@@ -25,23 +25,16 @@ __all__ = [
 
 
 def acknowledge_alert(conn: Connection, alert_id: int, by: str) -> dict[str, Any] | None:
-    """Acknowledge an alert (idempotent: the first acknowledgement is kept).
+    """Acknowledge an alert through ``storage.alerts_repo`` (the rule ``finsent alerts ack`` uses).
 
-    Same rule as ``storage.alerts_repo.acknowledge_alert`` (``finsent alerts ack``): an open alert
-    becomes ``acknowledged``; a resolved one keeps its status but records who acknowledged it.
+    Idempotent, the first acknowledgement is kept; an open alert becomes ``acknowledged``, a
+    resolved one keeps its status but records who acknowledged it.
 
     Returns:
         The alert, or None if no alert has this id.
     """
-    now = datetime.now(UTC)
-    conn.execute(
-        update(Alert)
-        .where(Alert.id == alert_id, Alert.acknowledged_at.is_(None))
-        .values(acknowledged_at=now, acknowledged_by=by, updated_at=now)
-    )
-    conn.execute(
-        update(Alert).where(Alert.id == alert_id, Alert.status == "open").values(status="acknowledged")
-    )
+    if alerts_repo.acknowledge_alert(conn, alert_id, by, datetime.now(UTC)) is None:
+        return None
     return get_alert(conn, alert_id)
 
 

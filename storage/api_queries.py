@@ -171,17 +171,15 @@ def _article_conditions(flt: ArticleFilter, cur: Any) -> list[ColumnElement[bool
     return conds
 
 
+_SCORE_KEYS = (
+    "model_version", "topic", "topic_label", "sentiment", "score", "confidence", "sentiment_probs",
+    "scored_at",
+)  # fmt: skip
+_LABEL_KEYS = ("id", "topic", "sentiment", "labeled_by", "labeled_at")
+
+
 def _score_columns(cur: Any) -> list[Any]:
-    return [
-        cur.c.model_version,
-        cur.c.topic,
-        cur.c.topic_label,
-        cur.c.sentiment,
-        cur.c.score,
-        cur.c.confidence,
-        cur.c.sentiment_probs,
-        cur.c.scored_at,
-    ]
+    return [cur.c[k] for k in _SCORE_KEYS]
 
 
 def _article_columns() -> list[Any]:
@@ -214,18 +212,7 @@ ARTICLE_SORTS: dict[str, tuple[str, bool]] = {
 
 
 def _score_view(row: dict[str, Any]) -> dict[str, Any] | None:
-    if row.get("model_version") is None:
-        return None
-    return {
-        "model_version": row["model_version"],
-        "topic": row["topic"],
-        "topic_label": row["topic_label"],
-        "sentiment": row["sentiment"],
-        "score": row["score"],
-        "confidence": row["confidence"],
-        "sentiment_probs": row["sentiment_probs"],
-        "scored_at": row["scored_at"],
-    }
+    return None if row.get("model_version") is None else {k: row[k] for k in _SCORE_KEYS}
 
 
 def _article_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -289,30 +276,9 @@ def get_article(conn: Connection, article_id: str) -> dict[str, Any] | None:
     scores = conn.execute(
         select(Score).where(Score.article_id == article_id).order_by(Score.scored_at.desc())
     ).mappings()
-    out["scores"] = [
-        {
-            "model_version": s["model_version"],
-            "topic": s["topic"],
-            "topic_label": s["topic_label"],
-            "topic_probs": list(s["topic_probs"]),
-            "sentiment": s["sentiment"],
-            "sentiment_probs": list(s["sentiment_probs"]),
-            "score": s["score"],
-            "confidence": s["confidence"],
-            "scored_at": s["scored_at"],
-        }
-        for s in scores
-    ]
-    out["labels"] = [
-        {
-            "id": lab["id"],
-            "topic": lab["topic"],
-            "sentiment": lab["sentiment"],
-            "labeled_by": lab["labeled_by"],
-            "labeled_at": lab["labeled_at"],
-        }
-        for lab in conn.execute(select(Label).where(Label.article_id == article_id)).mappings()
-    ]
+    out["scores"] = [{k: sc[k] for k in (*_SCORE_KEYS, "topic_probs")} for sc in scores]
+    labels = conn.execute(select(Label).where(Label.article_id == article_id).order_by(Label.id))
+    out["labels"] = [{k: lab[k] for k in _LABEL_KEYS} for lab in labels.mappings()]
     return out
 
 

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH_PIN ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: help install run up down status test lint typecheck bench clean
+.PHONY: help install system-deps run up down status test lint typecheck bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -33,7 +33,13 @@ down: install ## Stop the embedded services
 status: install ## Show what runs where
 	$(BIN)/finsent status
 
-test: install ## Run the whole test suite against real embedded services
+# The browser test drives Debian's chromium (never a downloaded browser build).
+system-deps: ## Install chromium for the browser test (Debian/apt, needs root)
+	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); } || \
+		echo "chromium not installed: the browser test will skip (it fails in CI)"
+
+test: install system-deps ## Run the whole test suite against real embedded services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install ## ruff lint + format check

@@ -81,7 +81,7 @@ def _resolve(raw: object, task: Task, label_map: Mapping[str, str | int] | None)
         mapped = label_map[key]
         key = str(mapped)
     if task == "sentiment":
-        if key.isdigit() and label_map is not None:
+        if key.isascii() and key.isdigit() and label_map is not None:
             value = int(key)
             return value if 0 <= value < len(SENTIMENT_LABELS) else None
         return sentiment_index(key)

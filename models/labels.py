@@ -61,7 +61,7 @@ def sentiment_index(label: str) -> int | None:
 def topic_index(label: str) -> int | None:
     """Index in :data:`TOPIC_LABELS` of a topic id (``"0"``..``"19"``) or name, else None."""
     raw = label.strip()
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():
         value = int(raw)
         return value if 0 <= value < len(TOPIC_LABELS) else None
     return _TOPIC_BY_NAME.get(raw.lower())

@@ -83,21 +83,24 @@ def test_empty_batch_and_str_argument(classifier: Any) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["torch-int8", "onnx-int8"])
-def test_int8_backends_agree_with_fp32(
-    tiny_version: Path, classifier: Any, backend: str, tmp_path: Path
-) -> None:
+def test_int8_backends_agree_with_fp32(backend: str, tmp_path: Path) -> None:
+    """On the shipped model, the int8 paths give (nearly) the fp32 answers."""
     from models import Classifier
+    from models.registry import DEFAULT_MODEL_DIR
 
     texts = POSITIVE + NEGATIVE + NEUTRAL + HOSTILE[1:5]
-    fast = Classifier.load(tiny_version, device="cpu", cpu_backend=backend, max_length=32, cache_dir=tmp_path)
+    ref = Classifier.load(DEFAULT_MODEL_DIR, device="cpu", cpu_backend="fp32").predict(texts)
+    fast = Classifier.load(DEFAULT_MODEL_DIR, device="cpu", cpu_backend=backend, cache_dir=tmp_path)
     assert fast.backend_name == backend
-    ref = classifier.predict(texts)
     got = fast.predict(texts)
+    clear = len(POSITIVE + NEGATIVE + NEUTRAL)
+    assert [s.sentiment for s in got[:clear]] == [s.sentiment for s in ref[:clear]]
+    assert sum(a.topic == b.topic for a, b in zip(ref[:clear], got[:clear], strict=True)) >= clear - 2
     for a, b in zip(ref, got, strict=True):
-        assert b.sentiment_probs == pytest.approx(a.sentiment_probs, abs=0.1)
+        assert b.sentiment_probs == pytest.approx(a.sentiment_probs, abs=0.2)
     if backend == "onnx-int8":
         assert len(list(tmp_path.glob("*.int8.onnx"))) == 1
-        Classifier.load(tiny_version, device="cpu", cpu_backend=backend, cache_dir=tmp_path)
+        Classifier.load(DEFAULT_MODEL_DIR, device="cpu", cpu_backend=backend, cache_dir=tmp_path)
         assert len(list(tmp_path.glob("*.onnx"))) == 1  # exported once, reused
 
 

@@ -67,6 +67,7 @@ def test_engine_without_factory_is_a_clear_error(tmp_path: Path, monkeypatch: py
     not (DEFAULT_MODEL_DIR / "finsent_model.json").is_file(), reason="default model not shipped"
 )
 def test_ensure_default_registered_is_idempotent(tmp_path: Path) -> None:
+    assert (DEFAULT_MODEL_DIR / "finsent_model.json").is_file()
     index = InMemoryIndex()
     first = ensure_default_registered(index, tmp_path / "store")
     assert first.status == "production"

@@ -100,3 +100,71 @@ def test_split_dev_is_seeded_and_disjoint() -> None:
         e.text + str(e.sentiment) + str(e.topic) for e in train1
     }
     assert len(train1) + len(dev1) == len(examples)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["lora", "full"])
+def test_other_modes_save_and_reload(tmp_path: Path, mode: str) -> None:
+    """LoRA (merged into the base at load) and full fine-tuning write versions that reload."""
+    from models import Classifier
+    from models.network import load_version
+    from models.training import TrainConfig, train
+
+    config = TrainConfig(
+        mode=mode,
+        lora_rank=4,
+        lora_alpha=8,
+        epochs=1,
+        batch_size=8,
+        lr=1e-3,
+        max_length=32,
+        dev_fraction=0.0,
+        adapter_dtype="float32",
+        seed=2,
+        max_steps=2,
+    )
+    result = train(tiny_examples(), tmp_path / mode, config, version=f"v-{mode}", progress=False)
+    assert (result.path / ("adapter" if mode == "lora" else "encoder")).is_dir()
+    loaded = load_version(result.path)
+    assert not any("lora_" in name for name, _ in loaded.model.named_parameters())
+    texts = POSITIVE + NEGATIVE
+    a = Classifier.load(result.path, device="cpu", cpu_backend="fp32").predict(texts)
+    b = Classifier.load(result.path, device="cpu", cpu_backend="fp32").predict(texts)
+    flat_a = [p for s in a for p in s.sentiment_probs]
+    assert flat_a == pytest.approx([p for s in b for p in s.sentiment_probs], abs=1e-6)
+
+
+def test_finsent_train_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from finsent.cli import app
+
+    data = tmp_path / "sent.csv"
+    rows = [
+        f'"{e.text}",{["negative", "neutral", "positive"][e.sentiment]}'
+        for e in tiny_examples()
+        if e.sentiment is not None
+    ]
+    data.write_text("text,label\n" + "\n".join(rows) + "\n,positive\n", encoding="utf-8")
+    monkeypatch.setenv("FINSENT_DATA_DIR", str(tmp_path / "data"))
+    out = tmp_path / "v-cli"
+    args = [
+        "train",
+        "--sentiment-data",
+        str(data),
+        "--out",
+        str(out),
+        "--version",
+        "v-cli",
+        "--epochs",
+        "1",
+        "--train-layers",
+        "1",
+        "--max-length",
+        "32",
+        "--no-register",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "skipped 1 bad rows" in result.output
+    assert json.loads((out / "finsent_model.json").read_text())["version"] == "v-cli"

@@ -1,0 +1,43 @@
+"""The shipped default model: compact, documented, and it separates clear headlines."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from models.registry import DEFAULT_MODEL_DIR
+from tests.unit.models.conftest import NEGATIVE, POSITIVE
+
+
+def test_artifact_is_small_and_documented() -> None:
+    size = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.rglob("*") if p.is_file())
+    assert size <= 15_000_000
+    card = (DEFAULT_MODEL_DIR / "README.md").read_text()
+    assert "MIT License" in card and "valid/sentiment (fp32)" in card and "valid/topic (fp32)" in card
+    manifest = json.loads((DEFAULT_MODEL_DIR / "finsent_model.json").read_text())
+    for task in ("sentiment", "topic"):
+        assert {"accuracy", "macro_f1"} <= set(manifest["metrics"][f"valid/{task} (fp32)"])
+
+
+@pytest.fixture(scope="module")
+def default_classifier() -> Any:
+    from models import Classifier
+
+    return Classifier.load(DEFAULT_MODEL_DIR, device="cpu", cpu_backend="fp32")
+
+
+def test_default_model_separates_clear_headlines(default_classifier: Any) -> None:
+    pos = default_classifier.predict(POSITIVE)
+    neg = default_classifier.predict(NEGATIVE)
+    assert all(s.sentiment == "positive" for s in pos)
+    assert all(s.sentiment == "negative" for s in neg)
+    assert min(s.score for s in pos) > 0 > max(s.score for s in neg)
+
+
+def test_default_model_topics(default_classifier: Any) -> None:
+    scores = default_classifier.predict(
+        ["Fed signals another rate hike as inflation stays high", "Oil prices jump as OPEC cuts output"]
+    )
+    assert [s.topic_label for s in scores] == ["Fed / Central Banks", "Energy / Oil"]

@@ -136,7 +136,7 @@ def _torch_int8(model: Any) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # quantize_dynamic is deprecated in favour of torchao
         qconfig = torch.ao.quantization.per_channel_dynamic_qconfig  # per-channel: closer to fp32
-        quantized.encoder = torch.ao.quantization.quantize_dynamic(
+        quantized.encoder = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]  # torch.ao is untyped
             quantized.encoder, {torch.nn.Linear: qconfig}, dtype=torch.qint8
         )
     return quantized.eval()

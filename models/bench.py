@@ -58,7 +58,7 @@ def export_pipeline_model(model_path: str | Path, out_dir: Path) -> Path:
     loaded = load_version(model_path)
     base = resolve_base_model(loaded.manifest.get("base_model"))
     config = AutoConfig.from_pretrained(base, num_labels=3)
-    hf = AutoModelForSequenceClassification.from_config(config)
+    hf = AutoModelForSequenceClassification.from_config(config)  # type: ignore[no-untyped-call]  # untyped API
     getattr(hf, hf.base_model_prefix).load_state_dict(loaded.model.encoder.state_dict(), strict=False)
     with torch.no_grad():
         hf.classifier.weight.copy_(loaded.model.sentiment_head.weight)

@@ -109,7 +109,7 @@ class DualHeadModel(_torch_module()):  # type: ignore[misc]  # torch imported la
     def lower_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, k: int) -> torch.Tensor:
         """Token states after the embeddings and the first ``k`` layers (frozen-layer cache)."""
         bert = self.encoder
-        hidden = bert.embeddings(input_ids=input_ids)
+        hidden: torch.Tensor = bert.embeddings(input_ids=input_ids)
         mask = _additive_mask(attention_mask, hidden.dtype)
         for layer in bert.encoder.layer[:k]:
             hidden = _layer_out(layer(hidden, mask))
@@ -140,7 +140,9 @@ def _additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Te
 
 
 def _layer_out(out: Any) -> torch.Tensor:
-    return out[0] if isinstance(out, tuple) else out
+    # BertLayer returns a tensor in recent transformers, a tuple in older ones.
+    tensor: torch.Tensor = out[0] if isinstance(out, tuple) else out
+    return tensor
 
 
 @dataclass

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["plot_confusion", "plot_reliability"]
 
 
-def _pyplot():  # type: ignore[no-untyped-def]  # matplotlib is untyped enough
+def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -69,7 +69,7 @@ def split_dev(examples: Sequence[Example], fraction: float, seed: int) -> tuple[
     train: list[Example] = []
     dev: list[Example] = []
     for task in ("topic", "sentiment"):
-        subset = [e for e in examples if e.label(task) is not None]  # type: ignore[arg-type]
+        subset = [e for e in examples if e.label(task) is not None]
         rng.shuffle(subset)
         n_dev = round(len(subset) * fraction)
         dev.extend(subset[:n_dev])

@@ -9,9 +9,9 @@ rollback run in one transaction so there is never zero or two.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, Table, func, insert, select, update
 
 from storage.db import transaction
 from storage.schema import ModelVersion
@@ -30,7 +30,7 @@ _COLUMNS = (
     "created_at",
     "promoted_at",
 )
-_TABLE = ModelVersion.__table__
+_TABLE = cast(Table, ModelVersion.__table__)
 
 
 class SqlModelIndex:

@@ -141,9 +141,9 @@ def eval_cmd(
     try:
         loaded = read_dataset(
             data,
-            task,
+            task,  # type: ignore[arg-type]  # checked against the two literals above
             text_column=text_column,
-            label_column=label_column,  # type: ignore[arg-type]
+            label_column=label_column,
             label_map=json.loads(label_map) if label_map else None,
         )
         path = _resolve_model(settings, model)

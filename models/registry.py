@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from models.exceptions import RegistryError
-from models.network import read_manifest
 
 __all__ = [
     "DEFAULT_MODEL_DIR",
@@ -169,6 +168,8 @@ class ModelRegistry:
     ) -> ModelRecord:
         """Copy a version directory into the store (unless already there) and index it as candidate."""
         src = Path(version_dir).resolve()
+        from models.network import read_manifest  # torch-heavy module: only when copying a version
+
         manifest = read_manifest(src)
         version = str(manifest["version"])
         if self.index.get(version) is not None:
@@ -258,6 +259,8 @@ def ensure_default_registered(engine: Any, store_dir: str | Path) -> ModelRecord
     current = registry.production()
     if current is not None:
         return current
+    from models.network import read_manifest  # torch-heavy module: keep the CLI start fast
+
     version = str(read_manifest(DEFAULT_MODEL_DIR)["version"])
     if registry.index.get(version) is None:
         registry.register(DEFAULT_MODEL_DIR, notes="shipped default model")

@@ -8,6 +8,7 @@ is down loses nothing -- rows stay pending and go out on the next drain.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,11 +51,25 @@ class KafkaSender:
         self._producer: Any = None
         self._lock = threading.Lock()
 
+    def _reachable(self) -> bool:
+        for server in self.bootstrap.split(","):
+            host, _, port = server.strip().rpartition(":")
+            try:
+                with socket.create_connection((host.strip("[]"), int(port)), timeout=self.connect_timeout_s):
+                    return True
+            except (OSError, ValueError):
+                continue
+        return False
+
     def _get(self) -> Any:
         from kafka import KafkaProducer
         from kafka.errors import KafkaError
 
         if self._producer is None:
+            # A KafkaProducer whose bootstrap fails leaks its sockets (kafka-python 3.0), and a
+            # plain TCP probe answers "broker down" faster anyway.
+            if not self._reachable():
+                raise PublishError(f"Kafka at {self.bootstrap} unreachable (connection refused or timed out)")
             request_ms = int(self.connect_timeout_s * 1000)
             config: dict[str, Any] = {
                 "bootstrap_servers": self.bootstrap.split(","),

@@ -91,7 +91,7 @@ def _articles(
 
 
 class _Pacer:
-    """Sleeps so that ``n`` messages take at least ``n / rate`` seconds."""
+    """A token bucket: the n-th message goes out no earlier than ``n / rate`` seconds after start."""
 
     def __init__(self, rate_per_s: float | None) -> None:
         self.rate = rate_per_s
@@ -173,7 +173,7 @@ def replay(
     started = time.monotonic()
     try:
         while batch := list(islice(articles, chunk)):
-            pacer.wait(stats.published + stats.unpublished)
+            pacer.wait(stats.published + stats.unpublished + len(batch))
             if store is not None and outbox is not None:
                 added = store.add(batch)
                 stats.new += len(added.new)
@@ -266,8 +266,8 @@ def publish_records(
     started = time.monotonic()
     try:
         for start in range(0, len(records), chunk):
-            pacer.wait(start)
             batch = records[start : start + chunk]
+            pacer.wait(start + len(batch))
             if stamp_emitted_at:
                 now = datetime.now(UTC)
                 batch = [r.model_copy(update={"emitted_at": now}) for r in batch]

@@ -92,7 +92,10 @@ class ArticleStore:
 
     def load_recent(self, now: datetime | None = None) -> int:
         """Rebuild the story index from articles fetched within its window; returns how many."""
-        now = now or datetime.now(UTC)
+        with self._lock:
+            return self._load_recent_locked(now or datetime.now(UTC))
+
+    def _load_recent_locked(self, now: datetime) -> int:
         query = (
             select(
                 ArticleRow.title,
@@ -107,7 +110,7 @@ class ArticleStore:
             .order_by(ArticleRow.fetched_at)
         )
         count = 0
-        with self._lock, self.engine.connect() as conn:
+        with self.engine.connect() as conn:
             for title, body, tickers, fingerprint, cluster, article_id, fetched_at in conn.execute(query):
                 words = content_words(story_text(title, body or ""))
                 self.stories.add(
@@ -118,7 +121,7 @@ class ArticleStore:
                     frozenset(tickers or ()),
                 )
                 count += 1
-            self._loaded = True
+        self._loaded = True
         return count
 
     def is_known_url(self, article_id: str) -> bool:
@@ -135,9 +138,13 @@ class ArticleStore:
         result = AddResult()
         if not articles:
             return result
-        if not self._loaded:
-            self.load_recent()
-        with self._lock, self.engine.begin() as conn:
+        with self._lock:
+            if not self._loaded:
+                self._load_recent_locked(datetime.now(UTC))
+            return self._add_locked(articles, result)
+
+    def _add_locked(self, articles: list[Article], result: AddResult) -> AddResult:
+        with self.engine.begin() as conn:
             conn.execute(_LOCK_HASHES, {"hashes": sorted({a.content_hash for a in articles})})
             ids = [a.id for a in articles]
             hashes = [a.content_hash for a in articles]

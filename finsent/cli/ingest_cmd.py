@@ -75,7 +75,11 @@ def _services(settings: Settings, need_kafka: bool) -> tuple[Engine, str | None]
     from stream.topics import Topics
 
     engine = make_engine(resolve_database_url(settings))
-    bootstrap = resolve_kafka_bootstrap(settings) if need_kafka else None
+    try:
+        bootstrap = resolve_kafka_bootstrap(settings) if need_kafka else None
+    except FinsentError:
+        engine.dispose()
+        raise
     if bootstrap:
         try:
             create_topics(bootstrap, [Topics(settings.topic_prefix).raw_articles], settings.topic_partitions)
@@ -130,6 +134,7 @@ def crawl(
     from ingest import build_crawler, load_sources, run_scheduled
     from stream.topics import Topics
 
+    engine: Engine | None = None
     try:
         parsed = (
             _demo_sources(event, demo_rate, seed)
@@ -141,25 +146,28 @@ def crawl(
             if unknown:
                 raise _fail(f"unknown source id(s): {', '.join(sorted(unknown))}")
             parsed = parsed.model_copy(update={"sources": [s for s in parsed.sources if s.id in only]})
+        if not parsed.enabled():
+            raise _fail("no enabled sources")
         engine, bootstrap = (None, None) if dry_run else _services(settings, need_kafka=True)
         stop = threading.Event()
         crawler = build_crawler(
             parsed, settings=settings, engine=engine, bootstrap=bootstrap,
             topic=Topics(settings.topic_prefix).raw_articles, stop=stop,
         )  # fmt: skip
+        if once:
+            try:
+                _print_report(crawler.crawl_once())
+            finally:
+                crawler.close()
+            return
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        run_scheduled(crawler, stop)
     except (ConfigError, FinsentError) as exc:
         raise _fail(str(exc)) from None
-    if not crawler.sources:
-        raise _fail("no enabled sources")
-    if once:
-        try:
-            _print_report(crawler.crawl_once())
-        finally:
-            crawler.close()
-        return
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    run_scheduled(crawler, stop)
+    finally:
+        if engine is not None:
+            engine.dispose()
 
 
 def _parse_rate(rate: str | None) -> float | None:
@@ -197,6 +205,7 @@ def replay_cmd(
     from ingest import replay
     from stream.topics import Topics
 
+    engine: Engine | None = None
     try:
         engine, bootstrap = (None, resolve_kafka_bootstrap(settings)) if no_db else _services(settings, True)
         assert bootstrap is not None
@@ -207,6 +216,9 @@ def replay_cmd(
         )  # fmt: skip
     except FinsentError as exc:
         raise _fail(str(exc)) from None
+    finally:
+        if engine is not None:
+            engine.dispose()
     console.print(
         f"read {stats.read}, new {stats.new}, duplicates {stats.duplicates}, bad {stats.bad}, "
         f"published {stats.published} in {stats.elapsed_s:.1f}s ({stats.rate_per_s:.0f}/s)"

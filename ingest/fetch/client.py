@@ -19,7 +19,7 @@ from tenacity import (
 )
 
 from finsent.settings import Settings
-from ingest.exceptions import BadItemError, BodyTooLargeError, FetchError
+from ingest.exceptions import BadItemError, BlockedURLError, BodyTooLargeError, FetchError
 from ingest.fetch.ratelimit import HostRateLimiter
 from ingest.fetch.robots import RobotsCache
 from ingest.fetch.state import CrawlStateStore, MemoryCrawlState, UrlState
@@ -222,6 +222,8 @@ class Fetcher:
             raise FetchError(f"timeout after {timeout:g}s fetching {url}: {type(exc).__name__}") from None
         except httpx.TooManyRedirects:
             raise BadItemError(f"too many redirects from {url}") from None
+        except httpx.UnsupportedProtocol as exc:  # e.g. a redirect to file:// or ftp://
+            raise BlockedURLError(f"refusing {url}: {exc}") from None
         except (httpx.TransportError, httpx.StreamError) as exc:
             raise FetchError(f"cannot fetch {url}: {type(exc).__name__}: {exc}") from None
 

@@ -225,7 +225,7 @@ class SourcesFile(_Strict):
     """The whole sources file."""
 
     version: Literal[1] = 1
-    defaults: CrawlDefaults = Field(default_factory=CrawlDefaults)
+    defaults: CrawlDefaults = Field(default_factory=lambda: CrawlDefaults.model_validate({}))
     tickers_files: list[Path] = Field(
         default_factory=list, description="CSV files extending the bundled name->ticker table."
     )
@@ -291,7 +291,11 @@ def parse_sources(data: Any, *, origin: str = "<sources>", base_dir: Path | None
         raise SourceConfigError(f"{origin}: invalid sources file:\n  " + "\n  ".join(problems)) from None
     if base_dir is None:
         return parsed
-    resolve = lambda p: p if p.is_absolute() else base_dir / p  # noqa: E731
+    root = base_dir
+
+    def resolve(path: Path) -> Path:
+        return path if path.is_absolute() else root / path
+
     sources = [
         s.model_copy(update={"path": resolve(s.path)}) if isinstance(s, FileSourceConfig) else s
         for s in parsed.sources

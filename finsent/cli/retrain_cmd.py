@@ -17,7 +17,7 @@ from finsent.cli.common import console, err_console, load_settings
 from finsent.errors import ConfigError, FinsentError
 from finsent.settings import Settings
 
-__all__ = ["build_scheduler", "register"]
+__all__ = ["build_scheduler", "register", "standard_cron"]
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +176,59 @@ def retrain_cmd(
         raise typer.Exit(1)
 
 
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _day(token: str) -> int:
+    if token[:1].isalpha():
+        return _DAYS.index(token[:3].lower())
+    value = int(token)
+    if not 0 <= value <= 7:
+        raise ValueError(f"day {value} out of range 0-7")
+    return value
+
+
+def _days(part: str) -> set[int]:
+    body, _, step_s = part.partition("/")
+    step = int(step_s) if step_s else 1
+    if step < 1:
+        raise ValueError("step must be positive")
+    if body == "*":
+        lo, hi = 0, 6
+    elif "-" in body:
+        first, last = body.split("-", 1)
+        lo, hi = _day(first), _day(last)
+        if hi < lo:
+            raise ValueError("range runs backwards")
+    else:
+        lo = hi = _day(body)
+        if step_s:  # "a/n": from a to the end of the week
+            hi = 6
+    return {d % 7 for d in range(lo, hi + 1, step)}
+
+
+def standard_cron(expr: str) -> str:
+    """``expr`` with its day-of-week field spelled in names.
+
+    Standard cron counts days from Sunday (0 or 7 = Sunday, 1-5 = Monday to Friday); APScheduler's
+    ``from_crontab`` counts from Monday, so ``1-5`` would mean Tuesday to Saturday. Names are
+    unambiguous to both.
+
+    Raises:
+        ValueError: Not five fields, or a day-of-week it cannot read.
+    """
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected 5 fields, got {len(fields)}")
+    if fields[4] != "*":
+        try:
+            days = set().union(*(_days(p) for p in fields[4].split(",")))
+        except (ValueError, IndexError) as exc:
+            raise ValueError(f"day-of-week {fields[4]!r}: {exc}") from None
+        fields[4] = ",".join(_DAYS[d] for d in sorted(days))
+    return " ".join(fields)
+
+
 def build_scheduler(settings: Settings, job: Any, *, cron: str | None = None, blocking: bool = True) -> Any:
     """An APScheduler scheduler running ``job.run("cron")`` on ``cron`` (default: the settings').
 
@@ -191,7 +244,7 @@ def build_scheduler(settings: Settings, job: Any, *, cron: str | None = None, bl
 
     expr = cron or settings.retrain_cron
     try:
-        trigger = CronTrigger.from_crontab(expr, timezone="UTC")
+        trigger = CronTrigger.from_crontab(standard_cron(expr), timezone="UTC")
     except ValueError as exc:
         raise ConfigError(
             f"FINSENT_RETRAIN_CRON (retrain_cron) {expr!r} is not a cron expression: {exc}"

@@ -11,13 +11,12 @@ registered.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -144,8 +143,7 @@ def measure_drift(
 def _default_train(examples: Sequence[Example], out: Path, tc: TrainConfig, **kw: Any) -> TrainResult:
     from models.training import train
 
-    with _top_warm_start(tc):
-        return train(examples, out, tc, **kw)
+    return train(examples, out, tc, **kw)
 
 
 def train_and_judge(
@@ -254,60 +252,3 @@ def _finish_version(root: Path, report: dict[str, Any]) -> None:
     manifest.setdefault("metrics", {})["retrain"] = compact(report)
     write_json_atomic(manifest_path, manifest)
     write_model_card(root)
-
-
-@contextlib.contextmanager
-def _top_warm_start(tc: TrainConfig) -> Iterator[None]:
-    """Warm starts of ``top``-mode versions (the shipped default's mode).
-
-    ``models.versions.warm_start`` knows LoRA and full versions only; until it learns ``top``
-    (reported to the models owner), this swaps in :func:`warm_start_top` for the call.
-    """
-    if tc.init_from is None or read_manifest(tc.init_from).get("mode") != "top":
-        yield
-        return
-    import models.versions as versions
-
-    original = versions.warm_start
-    versions.warm_start = _dispatch_warm_start(original)  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        versions.warm_start = original  # type: ignore[assignment]
-
-
-def _dispatch_warm_start(original: Callable[..., Any]) -> Callable[..., Any]:
-    def warm_start(path: str | Path, config: Any) -> tuple[Any, Any]:
-        if read_manifest(path).get("mode") == "top":
-            return warm_start_top(path, config)
-        return original(path, config)
-
-    return warm_start
-
-
-def warm_start_top(path: str | Path, config: Any) -> tuple[Any, Any]:
-    """A trainable ``top``-mode model initialised from a saved ``top``-mode version."""
-    from safetensors.torch import load_file
-    from transformers import AutoTokenizer
-
-    from models.network import build_model
-
-    root = Path(path)
-    manifest = read_manifest(root)
-    saved = manifest.get("train_config", {})
-    config.base_model = manifest.get("base_model")
-    config.pooling = manifest.get("pooling", config.pooling)
-    config.mode = "top"
-    config.train_layers = int(saved.get("train_layers", config.train_layers))
-    model, tokenizer = build_model(
-        config.base_model, mode="top", pooling=config.pooling, train_layers=config.train_layers
-    )
-    extras = {k: v.float() for k, v in load_file(str(root / "encoder_extras.safetensors")).items()}
-    unexpected = model.encoder.load_state_dict(extras, strict=False).unexpected_keys
-    if unexpected:
-        raise ValueError(f"{root}: unknown encoder tensors {unexpected[:3]}")
-    model.load_state_dict(load_file(str(root / "heads.safetensors")), strict=False)
-    model.float()
-    if (root / "tokenizer").is_dir():
-        tokenizer = AutoTokenizer.from_pretrained(str(root / "tokenizer"))
-    return model, tokenizer

@@ -30,15 +30,15 @@ BASE_VERSION = "v-test-base"
 #: Small but real: what a test retrain run uses (JSON-able for `finsent retrain --config`).
 TEST_CONFIG: dict[str, Any] = {
     "base_data": str(BASE_DATA),
-    "gold_size": 300,
-    "replay_size": 400,
+    "gold_size": 200,
+    "replay_size": 300,
     "label_share": 0.3,
     "holdout_fraction": 0.25,
     "min_holdout": 10,
     "gold_margin": 0.05,
     "epochs": 3,
-    "lr": 5e-4,
-    "head_lr": 3e-3,
+    "lr": 1e-4,
+    "head_lr": 2e-3,
     "batch_size": 32,
     "max_length": 32,
     "threads": 2,
@@ -66,12 +66,12 @@ def base_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.set_num_threads(2)
     _gold, rest = split_gold(load_base_data(BASE_DATA), TEST_CONFIG["gold_size"], 20251)
     random.Random(1).shuffle(rest)
-    examples = [e for e in rest if e.sentiment is not None][:500] + [e for e in rest if e.topic is not None][
-        :700
+    examples = [e for e in rest if e.sentiment is not None][:250] + [e for e in rest if e.topic is not None][
+        :250
     ]
     config = TrainConfig(
         mode="top",
-        train_layers=2,
+        train_layers=1,
         epochs=3,
         batch_size=32,
         lr=1e-3,

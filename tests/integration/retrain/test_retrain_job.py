@@ -167,7 +167,8 @@ def test_crash_mid_training_registers_nothing_alerts_and_next_run_works(
     assert payload["event"] == "opened" and payload["alert"]["rule_id"] == "retrain_failed"
     assert "killed mid-training" in payload["alert"]["details"]["error"]
     # The next run works and closes the alert.
-    again = RetrainJob(retrain_env.settings, retrain_env.engine, make_config()).run()
+    cheap = make_config(epochs=1, gold_size=60, replay_size=100)
+    again = RetrainJob(retrain_env.settings, retrain_env.engine, cheap).run()
     assert again.status in ("promoted", "candidate"), again.reason
     assert retrain_env.registry.get(again.version).path == str((store / again.version).resolve())
     with retrain_env.engine.connect() as conn:

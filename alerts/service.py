@@ -100,11 +100,25 @@ class AlertService:
         return events, outcomes
 
     async def serve(
-        self, stop: asyncio.Event, *, lookback: timedelta, grace: timedelta, interval_s: float = 10.0
+        self,
+        stop: asyncio.Event,
+        *,
+        lookback: timedelta,
+        grace: timedelta,
+        interval_s: float = 10.0,
+        scored_stream: tuple[str, str] | None = None,
     ) -> None:
-        """Catch up, then evaluate every ``interval_s`` and deliver continuously until ``stop``."""
+        """Catch up, then evaluate windows as they close and deliver continuously until ``stop``.
+
+        With ``scored_stream=(bootstrap, scored_topic)`` windows are evaluated as soon as the
+        event-time watermark of the scored topic passes them (see :mod:`alerts.stream_driver`);
+        the timer (``now - grace`` every ``interval_s``) stays as the fallback for quiet periods.
+        """
         await asyncio.to_thread(self.engine.catch_up, datetime.now(UTC) - grace, lookback)
         delivery = asyncio.create_task(self.worker.run(stop))
+        clock = None
+        if scored_stream is not None:
+            clock = asyncio.create_task(self._follow_stream(stop, *scored_stream))
         try:
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
@@ -118,3 +132,25 @@ class AlertService:
         finally:
             stop.set()
             await delivery
+            if clock is not None:
+                await clock
+
+    async def _follow_stream(self, stop: asyncio.Event, bootstrap: str, topic: str) -> None:
+        from alerts.stream_driver import ScoredWatermark
+
+        async def on_watermark(mark: datetime) -> None:
+            try:
+                events = await asyncio.to_thread(self.engine.advance, mark)
+            except Exception:  # a database hiccup must not end the service; the timer retries
+                log.exception("rule evaluation at watermark %s failed", mark)
+                return
+            if events:
+                log.info("watermark %s: %d alert events", mark.isoformat(), len(events))
+
+        while not stop.is_set():
+            try:
+                await ScoredWatermark().follow(bootstrap, topic, stop, on_watermark)
+            except Exception:  # broker away: keep the timer going, try the stream again later
+                log.exception("following %s failed; retrying in 10 s (timer still evaluates)", topic)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 10.0)

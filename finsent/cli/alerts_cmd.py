@@ -211,8 +211,11 @@ def alerts_run(
         90.0, "--grace", min=0, help="Wait after a window ends for late aggregates."
     ),
     interval_s: float = typer.Option(10.0, "--interval", min=0.5, help="Seconds between evaluations."),
+    from_stream: bool = typer.Option(
+        True, "--from-stream/--timer-only", help="Evaluate windows as the scored stream closes them."
+    ),
 ) -> None:
-    """The alerting service: rule engine (timer + catch-up) and webhook delivery, until SIGTERM.
+    """The alerting service: rule engine (stream-driven + timer + catch-up) and webhook delivery.
 
     SIGHUP reloads the rule file; an invalid file is rejected and the running rules stay.
     """
@@ -229,10 +232,25 @@ def alerts_run(
         events, outcomes = asyncio.run(service.run_once(lookback=lookback, grace=timedelta(seconds=grace_s)))
         console.print(f"{len(events)} alert events, {len(outcomes)} delivery attempts")
         return
-    asyncio.run(_serve(service, lookback, timedelta(seconds=grace_s), interval_s))
+    scored = None
+    if from_stream:
+        from finsent.runtime import resolve_kafka_bootstrap
+        from stream.topics import Topics
+
+        try:
+            scored = (resolve_kafka_bootstrap(settings), Topics(settings.topic_prefix).scored_articles)
+        except FinsentError as exc:
+            err_console.print(f"[yellow]warning:[/yellow] no broker ({exc}); evaluating on the timer only")
+    asyncio.run(_serve(service, lookback, timedelta(seconds=grace_s), interval_s, scored))
 
 
-async def _serve(service: Any, lookback: timedelta, grace: timedelta, interval_s: float) -> None:
+async def _serve(
+    service: Any,
+    lookback: timedelta,
+    grace: timedelta,
+    interval_s: float,
+    scored: tuple[str, str] | None = None,
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -240,7 +258,7 @@ async def _serve(service: Any, lookback: timedelta, grace: timedelta, interval_s
             loop.add_signal_handler(sig, stop.set)
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGHUP, service.reload_rules)
-    await service.serve(stop, lookback=lookback, grace=grace, interval_s=interval_s)
+    await service.serve(stop, lookback=lookback, grace=grace, interval_s=interval_s, scored_stream=scored)
 
 
 @alerts_app.command("quality")

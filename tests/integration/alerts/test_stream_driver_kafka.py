@@ -1,0 +1,68 @@
+"""The alerting service follows the real scored topic and evaluates windows as they close."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from kafka import KafkaProducer
+
+from alerts.stream_driver import ScoredWatermark
+from stream.records import ScoredArticleRecord
+
+pytestmark = pytest.mark.integration
+
+
+def scored(published: datetime) -> bytes:
+    return ScoredArticleRecord(
+        article_id="a1",
+        source_id="demo",
+        title="Acme misses estimates",
+        published_at=published,
+        emitted_at=published,
+        scored_at=published,
+        model_version="v1",
+        topic=5,
+        topic_label="Earnings",
+        topic_probs=[0.05] * 20,
+        sentiment="negative",
+        sentiment_probs=[0.8, 0.15, 0.05],
+        score=-0.75,
+        confidence=0.8,
+    ).to_bytes()
+
+
+def test_watermark_follows_records_published_to_the_broker(
+    embedded_stack: object, topic_factory: Callable[..., str]
+) -> None:
+    bootstrap = embedded_stack.kafka_bootstrap  # type: ignore[attr-defined]
+    topic = topic_factory()
+    newest = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+    seen: list[datetime] = []
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+
+        async def on_watermark(mark: datetime) -> None:
+            seen.append(mark)
+            stop.set()
+
+        clock = ScoredWatermark(lateness=timedelta(seconds=30))
+        task = asyncio.create_task(clock.follow(bootstrap, topic, stop, on_watermark))
+        await asyncio.sleep(6)  # the consumer joins its group and starts at the topic's end
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        try:
+            for minutes in (10, 5, 0):
+                producer.send(topic, scored(newest - timedelta(minutes=minutes)))
+            producer.send(topic, b"garbage")  # ignored, does not stop the clock
+            producer.flush(10)
+        finally:
+            producer.close()
+        await asyncio.wait_for(stop.wait(), 30)
+        await task
+
+    asyncio.run(scenario())
+    assert seen and seen[-1] <= newest - timedelta(seconds=30)
+    assert seen[-1] >= newest - timedelta(minutes=5, seconds=30)

@@ -1,0 +1,68 @@
+"""The event-time watermark that drives the rule engine from the scored topic."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from alerts.stream_driver import ScoredWatermark
+from stream.records import ScoredArticleRecord
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def scored(published: datetime) -> bytes:
+    return ScoredArticleRecord(
+        article_id="a1",
+        source_id="demo",
+        title="Acme misses estimates",
+        published_at=published,
+        emitted_at=published,
+        scored_at=published,
+        model_version="v1",
+        topic=5,
+        topic_label="Earnings",
+        topic_probs=[0.05] * 20,
+        sentiment="negative",
+        sentiment_probs=[0.8, 0.15, 0.05],
+        score=-0.75,
+        confidence=0.8,
+    ).to_bytes()
+
+
+@pytest.mark.parametrize(
+    ("published_offsets_s", "lateness_s", "expected_offset_s"),
+    [
+        ([-600], 30, -630),  # newest minus lateness
+        ([-600, -300, -900], 30, -330),  # the newest wins, order does not matter
+        ([120], 30, -30),  # a future timestamp counts as now: it cannot close windows early
+        ([-600], 0, -600),
+    ],
+)
+def test_watermark_is_newest_event_minus_lateness(
+    published_offsets_s: list[int], lateness_s: int, expected_offset_s: int
+) -> None:
+    clock = ScoredWatermark(lateness=timedelta(seconds=lateness_s))
+    for offset in published_offsets_s:
+        clock.observe(scored(NOW + timedelta(seconds=offset)), now=NOW)
+    assert clock.advance(now=NOW) == NOW + timedelta(seconds=expected_offset_s)
+
+
+def test_watermark_only_moves_forward() -> None:
+    clock = ScoredWatermark(lateness=timedelta(0))
+    assert clock.advance(now=NOW) is None  # nothing seen yet
+    clock.observe(scored(NOW - timedelta(minutes=5)), now=NOW)
+    assert clock.advance(now=NOW) == NOW - timedelta(minutes=5)
+    assert clock.advance(now=NOW) is None  # unchanged: no second evaluation
+    clock.observe(scored(NOW - timedelta(minutes=9)), now=NOW)  # late record
+    assert clock.advance(now=NOW) is None
+    clock.observe(scored(NOW - timedelta(minutes=1)), now=NOW)
+    assert clock.advance(now=NOW) == NOW - timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("raw", [None, b"", b"not json", b'{"kind": "scored_article", "v": 99}'])
+def test_malformed_scored_records_are_ignored(raw: bytes | None) -> None:
+    clock = ScoredWatermark()
+    clock.observe(raw, now=NOW)
+    assert clock.newest is None and clock.advance(now=NOW) is None

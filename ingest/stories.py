@@ -52,6 +52,7 @@ class StoryIndex:
         max_distance: SimHash pre-filter: largest Hamming distance of a candidate.
         min_jaccard: Smallest content-word Jaccard similarity that counts as the same story.
         window: How long a story stays open for new reports (by fetch time).
+        max_candidates: Reports checked by Jaccard at most (the closest by SimHash).
     """
 
     def __init__(
@@ -59,7 +60,9 @@ class StoryIndex:
         max_distance: int = 20,
         min_jaccard: float = 0.5,
         window: timedelta = timedelta(hours=48),
+        max_candidates: int = 64,
     ) -> None:
+        self.max_candidates = max_candidates
         self.max_distance = max_distance
         self.min_jaccard = min_jaccard
         self.window = window
@@ -99,9 +102,15 @@ class StoryIndex:
             if not size:
                 return None
             xor = np.bitwise_xor(self._hashes[:size], np.uint64(fingerprint & _MASK))
-            candidates = np.nonzero(np.bitwise_count(xor) <= self.max_distance)[0]
+            distances = np.bitwise_count(xor)
+            candidates = np.nonzero(distances <= self.max_distance)[0]
+            if len(candidates) > self.max_candidates:
+                # Templated news (price-target notes, wire updates) can put hundreds of reports
+                # within the pre-filter; the Jaccard check only needs the closest few.
+                nearest = np.argpartition(distances[candidates], self.max_candidates)[: self.max_candidates]
+                candidates = candidates[nearest]
             best: tuple[float, int] | None = None
-            for i in candidates.tolist():
+            for i in sorted(candidates.tolist()):
                 entry = self._entries[i]
                 if cutoff is not None and entry.seen_at < cutoff:
                     continue

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
-from finsent.cli.common import console, err_console, load_settings
+from finsent.cli.common import bench_app, console, err_console, load_settings
 from finsent.errors import ConfigError, FinsentError, RetryableError
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def register(app: typer.Typer) -> None:
     app.command("replay")(replay_cmd)
     app.command("demo-feed")(demo_feed)
     app.add_typer(sources_app, name="sources")
+    bench_app.command("ingest")(bench_ingest)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -165,6 +167,10 @@ def crawl(
         run_scheduled(crawler, stop)
     except (ConfigError, FinsentError) as exc:
         raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(
+            f"database unavailable: {exc.__class__.__name__}: {str(exc).splitlines()[0]}", 1
+        ) from None
     finally:
         if engine is not None:
             engine.dispose()
@@ -216,6 +222,10 @@ def replay_cmd(
         )  # fmt: skip
     except FinsentError as exc:
         raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(
+            f"database unavailable: {exc.__class__.__name__}: {str(exc).splitlines()[0]}", 1
+        ) from None
     finally:
         if engine is not None:
             engine.dispose()
@@ -295,3 +305,45 @@ def sources_example() -> None:
     """Print the commented example sources file (every kind and option)."""
     text = resources.files("ingest").joinpath("data/sources.example.yaml").read_text(encoding="utf-8")
     typer.echo(text, nl=False)
+
+
+def bench_ingest(
+    n: int = typer.Option(2000, "--n", min=10, help="Synthetic articles per stage."),
+    offline: bool = typer.Option(False, "--offline", help="Only the in-memory stages (no database/broker)."),
+    out: Path | None = typer.Option(None, "--out", help="Also write the figures as JSON here."),
+) -> None:
+    """Throughput of normalisation, de-duplication, the outbox and publishing (figures, not tests)."""
+    import json
+    import uuid
+
+    from ingest.bench import run_ingest_bench
+
+    settings = load_settings()
+    logging.getLogger("kafka").setLevel(logging.ERROR)
+    engine: Engine | None = None
+    bootstrap = topic = None
+    try:
+        if not offline:
+            engine, bootstrap = _services(settings, need_kafka=True)
+            topic = f"{settings.topic_prefix}.bench.{uuid.uuid4().hex[:8]}"
+            if bootstrap:
+                from finsent.runtime import create_topics
+
+                create_topics(bootstrap, [topic], settings.topic_partitions)
+        rows = run_ingest_bench(n, engine=engine, bootstrap=bootstrap, topic=topic)
+    except FinsentError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        if engine is not None:
+            engine.dispose()
+    table = Table(title=f"ingest throughput, {n} synthetic articles")
+    for column in ("stage", "items/s", "ms/item", "x baseline"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    baseline = rows[0].per_s
+    for row in rows:
+        ms = 1000 * row.seconds / max(row.items, 1)
+        table.add_row(row.stage, f"{row.per_s:,.0f}", f"{ms:.2f}", f"{row.per_s / baseline:.2f}")
+    console.print(table)
+    console.print(f"baseline: {rows[0].stage}")
+    if out is not None:
+        out.write_text(json.dumps([r.as_dict() for r in rows], indent=2), encoding="utf-8")

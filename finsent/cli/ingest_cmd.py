@@ -138,11 +138,13 @@ def crawl(
 
     engine: Engine | None = None
     try:
-        parsed = (
-            _demo_sources(event, demo_rate, seed)
-            if demo
-            else load_sources(sources_file or settings.sources_file)
-        )
+        path = sources_file or settings.sources_file
+        if not demo and not path.exists():
+            raise _fail(
+                f"sources file {path} not found: write one with `finsent sources example > {path}`, "
+                "pass --sources FILE, or crawl the synthetic feed with --demo"
+            )
+        parsed = _demo_sources(event, demo_rate, seed) if demo else load_sources(path)
         if only:
             unknown = set(only) - {s.id for s in parsed.sources}
             if unknown:

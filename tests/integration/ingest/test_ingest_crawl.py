@@ -333,3 +333,30 @@ def test_a_restarted_crawler_does_not_store_or_publish_again(
             crawler.close()
         assert (summary.new, summary.duplicates) == (expected_new, expected_dupes)
     assert _count(db_engine) == 2
+
+
+def test_feed_entries_can_be_enriched_with_their_article_page(
+    news_server: NewsServer, db_engine: Engine, settings_factory: Callable[..., Settings]
+) -> None:
+    b = news_server.base
+    news_server.route("/short.xml", _rss(b, [(NVIDIA[0], "/story/nvidia", "Teaser only.")]))
+    news_server.route(
+        "/story/nvidia", _page(NVIDIA[0], "Nvidia said the accelerator doubles inference speed.")
+    )
+    sources = parse_sources(
+        {
+            "defaults": DEFAULTS,
+            "sources": [{"id": "rich", "kind": "rss", "url": f"{b}/short.xml", "fetch_articles": True}],
+        }
+    )
+    crawler = _crawler(sources, settings_factory(allow_private_addresses=True), db_engine, None, None)
+    try:
+        (summary,) = crawler.crawl_once().sources
+        (again,) = crawler.crawl_once().sources
+    finally:
+        crawler.close()
+    assert summary.new == 1 and again.duplicates == 1
+    with db_engine.connect() as conn:
+        body = conn.execute(select(Article.body)).scalar_one()
+    assert body.startswith("Nvidia said the accelerator doubles inference speed.")
+    assert len(news_server.hits_for("/story/nvidia")) == 1  # a stored article's page is not fetched again

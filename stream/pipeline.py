@@ -8,6 +8,9 @@ returned, so a crash anywhere re-delivers the batch and the idempotent sink abso
 3. score on the inference thread (records the model fails on are isolated -> dead letters);
 4. store scores + aggregates + dead-letter rows in one transaction (retried while PostgreSQL is down);
 5. publish the scored records and the dead letters, waiting for the broker's acknowledgement.
+
+Steps 1-3 are :meth:`ScoringPipeline.prepare`, 4-5 :meth:`ScoringPipeline.commit`: the agent runs
+them as two stages, so the next batch is scored while the previous one is being stored.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from stream.records import ArticleRecord, ScoredArticleRecord
 from stream.sink import ScoredItem, ScoreSink
 from stream.topics import Topics
 
-__all__ = ["BatchReport", "Publisher", "ScoringPipeline", "scored_record"]
+__all__ = ["BatchReport", "PreparedBatch", "Publisher", "ScoringPipeline", "scored_record"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,17 @@ class BatchReport:
     model_version: str | None
     inference_s: float
     total_s: float
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A scored batch waiting to be stored (between the two stages)."""
+
+    received: int
+    items: list[ScoredItem]
+    dead: list[DeadLetter]
+    started: float
+    prepare_s: float
 
 
 def scored_record(item: ScoredItem, scored_at: datetime) -> ScoredArticleRecord:
@@ -102,15 +116,30 @@ class ScoringPipeline:
         Raises:
             ModelBrokenError: the model fails on every input (nothing stored; crash and re-deliver).
         """
+        return await self.commit(await self.prepare(messages))
+
+    async def prepare(self, messages: Sequence[InboundMessage]) -> PreparedBatch:
+        """Stage 1: switch model if one was promoted, decode, score (inference thread).
+
+        Raises:
+            ModelBrokenError: the model fails on every input.
+        """
         started = time.perf_counter()
         self.metrics.batch_size.observe(len(messages))
         if self.watcher is not None:
             await self.watcher.maybe_reload()
         decoded, dead = decode_batch(messages)
-        infer_started = time.perf_counter()
         items, model_dead = await self._score(decoded)
-        inference_s = time.perf_counter() - infer_started
         dead.extend(model_dead)
+        return PreparedBatch(len(messages), items, dead, started, time.perf_counter() - started)
+
+    async def commit(self, batch: PreparedBatch) -> BatchReport:
+        """Stage 2: store (one transaction, retried while PostgreSQL is down), then publish.
+
+        Batches must be committed in the order they were prepared; the messages may be
+        acknowledged once this returns.
+        """
+        items, dead = batch.items, list(batch.dead)
         scored_at, rejected = await self.sink.write(items, dead)
         stored_at = datetime.now(UTC)
         if rejected:
@@ -120,12 +149,12 @@ class ScoringPipeline:
         await self._publish(items, dead, scored_at)
         self._observe(items, dead, stored_at)
         report = BatchReport(
-            received=len(messages),
+            received=batch.received,
             scored=len(items),
             dead_lettered=len(dead),
-            model_version=self.runner.version,
-            inference_s=inference_s,
-            total_s=time.perf_counter() - started,
+            model_version=items[0].score.model_version if items else self.runner.version,
+            inference_s=batch.prepare_s,
+            total_s=time.perf_counter() - batch.started,
         )
         for key, value in (
             ("batches", 1),

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, text
 
 from finsent.runtime import EmbeddedStack, create_topics
 from finsent.runtime.processes import free_port
+from finsent.runtime.state import StackState
 from finsent.settings import Settings
 from storage.aggregates import aggregate_mismatches
 from storage.db import make_engine, upgrade
@@ -46,7 +47,7 @@ pytestmark = [pytest.mark.slow]
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "default"
 WORKER_OPTIONS = ["--batch-size", "32", "--batch-window", "0.2", "--session-timeout", "6"]
-WAIT_S = 240.0
+WAIT_S = 420.0  # generous: these machines are shared; a healthy run needs a fraction
 
 
 @pytest.fixture(scope="session")
@@ -158,11 +159,11 @@ def test_2000_articles_give_exactly_2000_score_rows_and_exact_aggregates(
 def test_kill_9_mid_stream_then_restart_stores_each_article_once(
     stack_settings: Settings, db_engine: Engine, spawn: Callable[..., WorkerProcess]
 ) -> None:
-    articles = make_articles(1500, seed=2)
+    articles = make_articles(900, seed=2)
     ids = [a.id for a in articles]
     first = spawn("first")
     publish(stack_settings, articles)
-    assert wait_for_scores(db_engine, ids, 300, timeout_s=WAIT_S, alive=lambda: first.alive) >= 300, (
+    assert wait_for_scores(db_engine, ids, 200, timeout_s=WAIT_S, alive=lambda: first.alive) >= 200, (
         first.log_tail()
     )
     first.kill()  # SIGKILL: no shutdown, no final commit; stored-but-uncommitted batches come back
@@ -180,7 +181,7 @@ def test_kill_9_mid_stream_then_restart_stores_each_article_once(
 def test_two_workers_in_one_group_share_partitions_and_score_every_article_once(
     stack_settings: Settings, db_engine: Engine, spawn: Callable[..., WorkerProcess]
 ) -> None:
-    articles = make_articles(1200, seed=3)
+    articles = make_articles(600, seed=3)
     ids = [a.id for a in articles]
     workers = [spawn("a"), spawn("b")]
     time.sleep(8)  # let both join first, or the first one may take every partition for a while
@@ -201,7 +202,7 @@ def test_two_workers_in_one_group_share_partitions_and_score_every_article_once(
 def test_malformed_messages_go_to_the_dead_letter_topic_and_the_rest_is_scored(
     stack_settings: Settings, db_engine: Engine, spawn: Callable[..., WorkerProcess]
 ) -> None:
-    good = make_articles(950, seed=4)
+    good = make_articles(570, seed=4)
     blank_title = json.loads(good[0].to_bytes())
     blank_title["title"] = "   "
     kinds: list[bytes | None] = [
@@ -214,7 +215,7 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_rest_is_scored(
         b"\xff\xfe garbage",
         json.dumps(blank_title).encode(),
     ]
-    bad = [(f"bad-{i}".encode(), kinds[i % len(kinds)]) for i in range(50)]
+    bad = [(f"bad-{i}".encode(), kinds[i % len(kinds)]) for i in range(30)]
     mixed: list[Any] = list(good)
     for i, item in enumerate(bad):
         mixed.insert(i * 20 + 7, item)  # 5%, spread through the stream
@@ -226,8 +227,8 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_rest_is_scored(
     assert_exactly_once(db_engine, ids)
 
     topics = Topics(stack_settings.topic_prefix)
-    letters = asyncio.run(read_topic(stack_settings.kafka_bootstrap or "", topics.dead_letters, expect=50))
-    assert len(letters) == 50
+    letters = asyncio.run(read_topic(stack_settings.kafka_bootstrap or "", topics.dead_letters, expect=30))
+    assert len(letters) == 30
     originals = dict(bad)
     for letter in letters:
         headers = {k: v.decode() for k, v in letter.headers}
@@ -240,18 +241,18 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_rest_is_scored(
         assert letter.value == originals[letter.key]
     with db_engine.connect() as conn:
         kept = conn.execute(text("SELECT count(*) FROM dead_letters WHERE stage = 'stream'")).scalar_one()
-    assert kept == 50
+    assert kept == 30
 
 
 def test_hot_reload_switches_model_between_batches_without_losing_articles(
     stack_settings: Settings, db_engine: Engine, spawn: Callable[..., WorkerProcess], model_v2: Path
 ) -> None:
-    articles = make_articles(700, seed=5)
+    articles = make_articles(400, seed=5)
     ids = [a.id for a in articles]
     worker = spawn(options=["--reload-interval", "0.5"])
-    publisher = publish_in_background(stack_settings, articles, rate=35.0)
-    before = wait_for_scores(db_engine, ids, 150, timeout_s=WAIT_S, alive=lambda: worker.alive)
-    assert before >= 150, worker.log_tail()
+    publisher = publish_in_background(stack_settings, articles, rate=20.0)
+    before = wait_for_scores(db_engine, ids, 100, timeout_s=WAIT_S, alive=lambda: worker.alive)
+    assert before >= 100, worker.log_tail()
     promote_version(db_engine, model_v2, stack_settings.model_store_dir)
     publisher.join(120)
     n = wait_for_scores(db_engine, ids, len(ids), timeout_s=WAIT_S, alive=lambda: worker.alive)
@@ -264,7 +265,7 @@ def test_hot_reload_switches_model_between_batches_without_losing_articles(
     with db_engine.connect() as conn:
         spans = {r.model_version: r for r in conn.execute(query)}
     assert set(spans) == {"e2e-v1", "e2e-v2"}, spans
-    assert spans["e2e-v2"].n > 100
+    assert spans["e2e-v2"].n > 50
     assert spans["e2e-v1"].last < spans["e2e-v2"].first  # after the switch, every row is the new version
     assert worker.alive  # no restart needed
 
@@ -298,16 +299,21 @@ def test_postgres_down_for_20_s_mid_stream_loses_nothing(
             log_path=tmp_path / "w.log",
             options=WORKER_OPTIONS,
         ).start()
-        articles = make_articles(1200, seed=6)
+        articles = make_articles(600, seed=6)
         ids = [a.id for a in articles]
-        publisher = publish_in_background(settings, articles, rate=40.0)
+        publisher = publish_in_background(settings, articles, rate=15.0)
         running = worker
         assert wait_for_scores(engine, ids, 100, timeout_s=WAIT_S, alive=lambda: running.alive) >= 100
         engine.dispose()
-        stack.stop()
+        # stop and restart the server itself on the same port (EmbeddedStack.start could move it)
+        record = StackState.read(stack.data_dir).services["postgres"]
+        stack.postgres.stop(record)
         time.sleep(20)
         assert worker.alive, worker.log_tail()
-        stack.start()
+        restarted = stack.postgres.start(record.port, 60.0)
+        state = StackState.read(stack.data_dir)
+        state.services["postgres"] = restarted
+        state.write(stack.data_dir)
         publisher.join(120)
         n = wait_for_scores(engine, ids, len(ids), timeout_s=WAIT_S, alive=lambda: running.alive)
         assert n == len(ids), worker.log_tail()

@@ -333,10 +333,11 @@ def _scored_times(engine: Engine, ids: Sequence[str]) -> list[datetime]:
 
 
 def _steady_rate(stored: Sequence[datetime]) -> float:
+    """Rows per second between the 10th and the 90th percentile row (no ramp-up, no tail)."""
     ordered = sorted(stored)
-    lo, hi = ordered[len(ordered) // 10], ordered[(9 * len(ordered)) // 10]
-    span = (hi - lo).total_seconds()
-    return ((9 * len(ordered)) // 10 - len(ordered) // 10) / span if span > 0 else float("nan")
+    lo, hi = len(ordered) // 10, (9 * len(ordered)) // 10 - 1
+    span = (ordered[hi] - ordered[lo]).total_seconds() if hi > lo else 0.0
+    return (hi - lo) / span if span > 0 else float("nan")
 
 
 async def _publish_and_observe(

@@ -74,9 +74,19 @@ def percentiles(values: Sequence[float]) -> dict[str, float]:
 
 
 def run_pipeline_bench(
-    settings: Settings, cfg: PipelineBenchConfig, *, progress: Callable[[str], None] = print
+    settings: Settings,
+    cfg: PipelineBenchConfig,
+    *,
+    create_topics: Callable[[str, list[str], int], object],
+    progress: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Run the benchmark; returns the report (see :func:`render_table`).
+
+    Args:
+        settings: finsent settings (device, CPU backend, token limit, partitions).
+        cfg: what to run.
+        create_topics: ``(bootstrap, names, partitions)`` creating Kafka topics (the app shell's).
+        progress: receives one line per phase.
 
     Raises:
         ModelUnavailableError: no model to benchmark (none in production, none shipped).
@@ -90,7 +100,7 @@ def run_pipeline_bench(
         promote_version(engine, model_path, Path(tmp) / "models")
         prefix = f"bench{uuid.uuid4().hex[:10]}"
         topics = Topics(prefix)
-        _create_topics(cfg.kafka_bootstrap, topics, settings.topic_partitions)
+        create_topics(cfg.kafka_bootstrap, topics.all(), settings.topic_partitions)
         run_id = uuid.uuid4().hex[:6]
         warm = make_articles(max(2 * cfg.batch_size, 50), seed=11, prefix=f"w{run_id}-")
         full = make_articles(cfg.articles, seed=12, prefix=f"f{run_id}-")
@@ -251,12 +261,6 @@ def _production_model_path(database_url: str) -> Path:
     if (DEFAULT_MODEL_DIR / "finsent_model.json").is_file():
         return DEFAULT_MODEL_DIR
     raise ModelUnavailableError("no production model and no shipped default: train one first")
-
-
-def _create_topics(bootstrap: str, topics: Topics, partitions: int) -> None:
-    from finsent.runtime import create_topics
-
-    create_topics(bootstrap, topics.all(), partitions)
 
 
 def _standalone_rate(

@@ -110,7 +110,7 @@ def bench_pipeline(
     """End-to-end benchmark on the running stack (`finsent up`): sustained articles/s vs the
     standalone engine, and publish -> row latency percentiles at a fraction of that rate."""
     settings = load_settings()
-    from finsent.runtime import resolve_urls
+    from finsent.runtime import create_topics, resolve_urls
     from stream.bench import PipelineBenchConfig, render_table, run_pipeline_bench
 
     try:
@@ -129,6 +129,7 @@ def bench_pipeline(
                 concurrency=concurrency or settings.worker_concurrency,
                 model_path=model,
             ),
+            create_topics=create_topics,
             progress=lambda line: console.print(line, highlight=False),
         )
     except FinsentError as exc:

@@ -152,7 +152,7 @@ def retrain_cmd(
     if not now:
         raise typer.BadParameter("pass --now to run at once (`finsent scheduler` runs it on schedule)")
     settings = load_settings()
-    overrides = dict(base_data=base_data, gold_size=gold_size, replay_size=replay_size)
+    overrides: dict[str, Any] = dict(base_data=base_data, gold_size=gold_size, replay_size=replay_size)
     overrides |= dict(gold_margin=gold_margin, epochs=epochs, max_steps=max_steps, max_length=max_length)
     engine = _engine(settings)
     try:

@@ -33,6 +33,8 @@ class StreamConfig:
         reload_check_s: least seconds between two looks at the registry for a new production model.
         session_timeout_s: consumer-group session timeout (a killed worker's partitions move after it).
         commit_interval_s: how often acknowledged offsets are committed.
+        fetch_max_wait_s: longest a fetch waits at the broker when there is nothing new (bounds
+            the delivery delay on brokers that do not answer long polls early).
         topic_partitions: partitions of the topics the app declares.
         log_level: log level of the worker.
     """
@@ -53,6 +55,7 @@ class StreamConfig:
     reload_check_s: float = 5.0
     session_timeout_s: float = 10.0
     commit_interval_s: float = 1.0
+    fetch_max_wait_s: float = 0.1
     topic_partitions: int = 4
     log_level: str = "INFO"
 

@@ -1,0 +1,35 @@
+"""The Faust app's configuration (no broker needed: nothing is started)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stream.app import create_app
+from stream.config import StreamConfig
+from stream.topics import Topics
+
+
+def _config(tmp_path: Path, **kw: object) -> StreamConfig:
+    return StreamConfig(
+        database_url="postgresql+psycopg://u@h/db",
+        kafka_bootstrap="127.0.0.1:1,127.0.0.1:2",
+        topics=Topics("acme"),
+        group_id="acme-scoring",
+        data_dir=tmp_path,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_app_uses_raw_bytes_one_group_no_web_server_and_the_session_timeout(tmp_path: Path) -> None:
+    app = create_app(_config(tmp_path, session_timeout_s=6.0, commit_interval_s=0.5))
+    conf = app.conf
+    assert conf.id == "acme-scoring"
+    assert [str(u) for u in conf.broker] == ["kafka://127.0.0.1:1", "kafka://127.0.0.1:2"]
+    assert (conf.key_serializer, conf.value_serializer) == ("raw", "raw")
+    assert conf.web_enabled is False
+    assert conf.broker_session_timeout == 6.0
+    assert conf.broker_commit_interval == 0.5
+    assert conf.consumer_auto_offset_reset == "earliest"
+    assert (tmp_path / "faust").is_dir()
+    # the consumer comes from finsent's transport (bounded fetch long-poll), not Faust's default
+    assert app.transport.Consumer.__name__ == "FetchTunedConsumer"

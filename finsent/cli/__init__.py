@@ -12,6 +12,7 @@ from finsent.cli import (
     dashboards_cmd,
     ingest_cmd,
     models_cmd,
+    retrain_cmd,
     run_cmd,
     runtime_cmd,
     stream_cmd,
@@ -52,6 +53,7 @@ for _module in (
     alerts_cmd,
     api_cmd,
     dashboards_cmd,
+    retrain_cmd,
 ):
     _module.register(app)
 

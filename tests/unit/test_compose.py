@@ -51,10 +51,10 @@ def test_finsent_env_names_are_real_settings(name: str) -> None:
 def test_finsent_commands_exist(name: str) -> None:
     argv = SERVICES[name]["command"]
     assert argv[0] == "finsent"
-    group: click.Command = typer.main.get_command(app)
-    ctx = click.Context(group)
+    group: Any = typer.main.get_command(app)
+    ctx = click.Context(group) if isinstance(group, click.Command) else None
     for word in argv[1:]:
-        assert isinstance(group, click.Group), f"{argv}: {word!r} under a plain command"
+        assert hasattr(group, "get_command"), f"{argv}: {word!r} under a plain command"
         sub = group.get_command(ctx, word)
         assert sub is not None, f"{argv}: no such command {word!r}"
         group = sub

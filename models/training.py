@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from models.batching import CachedBatches, TokenBatches, batch_order
 from models.data import Example, data_fingerprint
 from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
 
@@ -96,96 +97,8 @@ def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-class _Batches:
-    """Pre-tokenised examples, padded per batch."""
-
-    def __init__(self, tokenizer: Any, examples: Sequence[Example], max_length: int) -> None:
-        from models.text import normalize_text
-
-        enc = tokenizer([normalize_text(e.text) for e in examples], truncation=True, max_length=max_length)
-        self.ids: list[list[int]] = enc["input_ids"]
-        self.topic = [-100 if e.topic is None else e.topic for e in examples]
-        self.sent = [-100 if e.sentiment is None else e.sentiment for e in examples]
-        self.pad_id = int(tokenizer.pad_token_id or 0)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def batch(self, idx: Sequence[int]) -> dict[str, Any]:
-        import torch
-
-        width = max(len(self.ids[i]) for i in idx)
-        ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(idx), width), dtype=torch.long)
-        for row, i in enumerate(idx):
-            seq = self.ids[i]
-            ids[row, : len(seq)] = torch.tensor(seq)
-            mask[row, : len(seq)] = 1
-        return {
-            "input_ids": ids,
-            "attention_mask": mask,
-            "topic": torch.tensor([self.topic[i] for i in idx]),
-            "sentiment": torch.tensor([self.sent[i] for i in idx]),
-        }
-
-
-class _CachedBatches:
-    """States after the frozen lower layers, computed once (frozen layers cost no more steps)."""
-
-    def __init__(self, model: Any, data: _Batches, k: int, batch_size: int = 128) -> None:
-        import torch
-
-        self.k, self.topic, self.sent = k, data.topic, data.sent
-        self.lengths = [len(x) for x in data.ids]
-        self.states: list[Any] = [None] * len(data)
-        order = sorted(range(len(data)), key=lambda i: self.lengths[i])
-        model.eval()
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                b = data.batch(idx)
-                hidden = model.lower_states(b["input_ids"], b["attention_mask"], k)
-                for row, i in enumerate(idx):
-                    self.states[i] = hidden[row, : self.lengths[i]].clone()
-        model.train()
-
-    def __len__(self) -> int:
-        return len(self.states)
-
-    def batch(self, idx: Sequence[int]) -> dict[str, Any]:
-        import torch
-
-        width = max(self.lengths[i] for i in idx)
-        dim = self.states[idx[0]].shape[-1]
-        hidden = torch.zeros((len(idx), width, dim))
-        mask = torch.zeros((len(idx), width), dtype=torch.long)
-        for row, i in enumerate(idx):
-            hidden[row, : self.lengths[i]] = self.states[i]
-            mask[row, : self.lengths[i]] = 1
-        return {
-            "hidden": hidden,
-            "attention_mask": mask,
-            "topic": torch.tensor([self.topic[i] for i in idx]),
-            "sentiment": torch.tensor([self.sent[i] for i in idx]),
-        }
-
-
-def _batch_order(lengths: Sequence[int], batch_size: int, gen: Any) -> list[list[int]]:
-    """Shuffled batches of similar length (sorted within pools of 50 batches): less padding."""
-    import torch
-
-    perm = torch.randperm(len(lengths), generator=gen).tolist()
-    pool = batch_size * 50
-    batches: list[list[int]] = []
-    for start in range(0, len(perm), pool):
-        chunk = sorted(perm[start : start + pool], key=lambda i: lengths[i])
-        batches.extend(chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size))
-    shuffled = torch.randperm(len(batches), generator=gen).tolist()
-    return [batches[i] for i in shuffled]
-
-
 def _logits(model: Any, data: Any, b: dict[str, Any]) -> tuple[Any, Any]:
-    if isinstance(data, _CachedBatches):
+    if isinstance(data, CachedBatches):
         return model.forward_from(b["hidden"], b["attention_mask"], data.k)  # type: ignore[no-any-return]
     return model(b["input_ids"], b["attention_mask"])  # type: ignore[no-any-return]
 
@@ -204,7 +117,7 @@ def evaluate_logits(model: Any, data: Any, batch_size: int = 128) -> dict[str, f
     from sklearn.metrics import accuracy_score, f1_score
 
     model.eval()
-    lengths = data.lengths if isinstance(data, _CachedBatches) else [len(x) for x in data.ids]
+    lengths = data.lengths if isinstance(data, CachedBatches) else [len(x) for x in data.ids]
     order = sorted(range(len(data)), key=lambda i: lengths[i])
     preds: dict[str, dict[int, int]] = {"topic": {}, "sentiment": {}}
     with torch.inference_mode():
@@ -269,19 +182,19 @@ def train(
         rng = random.Random(config.seed + 1)
         train_ex = [e for e in train_ex if e.topic is None or rng.random() < config.topic_train_fraction]
     model, tokenizer = _init_model(config)
-    data: Any = _Batches(tokenizer, train_ex, config.max_length)
-    dev: Any = _Batches(tokenizer, dev_ex, config.max_length) if dev_ex else None
+    data: Any = TokenBatches(tokenizer, train_ex, config.max_length)
+    dev: Any = TokenBatches(tokenizer, dev_ex, config.max_length) if dev_ex else None
     if config.mode == "top":
         k = max(0, len(model.encoder.encoder.layer) - config.train_layers)
         say(f"caching states after the {k} frozen layers")
-        data = _CachedBatches(model, data, k)
-        dev = _CachedBatches(model, dev, k) if dev is not None else None
+        data = CachedBatches(model, data, k)
+        dev = CachedBatches(model, dev, k) if dev is not None else None
     w_topic = _class_weights([t for t in data.topic if t >= 0], len(TOPIC_LABELS), config.class_weight_power)
     w_sent = _class_weights(
         [s for s in data.sent if s >= 0], len(SENTIMENT_LABELS), config.class_weight_power
     )
-    all_lengths = data.lengths if isinstance(data, _CachedBatches) else [len(x) for x in data.ids]
-    steps_per_epoch = len(_batch_order(all_lengths, config.batch_size, torch.Generator()))
+    all_lengths = data.lengths if isinstance(data, CachedBatches) else [len(x) for x in data.ids]
+    steps_per_epoch = len(batch_order(all_lengths, config.batch_size, torch.Generator()))
     total = steps_per_epoch * config.epochs
     if config.max_steps is not None:
         total = min(total, config.max_steps)
@@ -295,9 +208,9 @@ def train(
     model.train()
     t0 = time.monotonic()
     for epoch in range(config.epochs):
-        lengths = data.lengths if isinstance(data, _CachedBatches) else [len(x) for x in data.ids]
+        lengths = data.lengths if isinstance(data, CachedBatches) else [len(x) for x in data.ids]
         epoch_loss = 0.0
-        for idx in _batch_order(lengths, config.batch_size, gen):
+        for idx in batch_order(lengths, config.batch_size, gen):
             if step >= total:
                 break
             b = data.batch(idx)

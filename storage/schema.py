@@ -251,7 +251,11 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(TZ)
 
     __table_args__ = (
-        Index("ix_webhook_deliveries_pending", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        Index(
+            "ix_webhook_deliveries_pending",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
 

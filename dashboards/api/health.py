@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from dashboards.api.deps import ApiState, get_state
 from dashboards.api.schemas import CheckOut, HealthOut
+from storage import api_admin_queries
 from storage import api_queries as q
 
 __all__ = ["ApiMetrics", "CachedProbe", "router", "tcp_probe"]
@@ -94,7 +95,7 @@ def _model_path_check(state: ApiState, check: CheckOut) -> CheckOut:
         return check
     try:
         with state.engine.connect() as conn:
-            models = q.list_models(conn, status="production")
+            models = api_admin_queries.list_models(conn, status="production")
     except Exception as exc:  # the database check reports the cause
         return CheckOut(ok=False, detail=f"registry unreadable: {type(exc).__name__}", info=check.info)
     path = Path(models[0]["path"]) if models else None

@@ -9,13 +9,13 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response
 from dashboards.api import writes
 from dashboards.api.deps import Conn, Range, ReadAuth, WriteAuth
 from dashboards.api.schemas import AckIn, AlertOut, AlertPage, WebhookCreated, WebhookIn, WebhookOut
-from storage import api_queries as q
+from storage import api_admin_queries as q
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["alerts"])
 
-#: The sort whitelist of ``storage.api_queries.ALERT_SORTS`` (a unit test keeps them equal).
+#: The sort whitelist of ``storage.api_admin_queries.ALERT_SORTS`` (a unit test keeps them equal).
 AlertSort = Literal["-opened_at", "opened_at", "-updated_at", "-value"]
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 

@@ -10,7 +10,7 @@ from dashboards.api import labeling
 from dashboards.api.deps import Conn, ReadAuth, WriteAuth, field_error, get_state
 from dashboards.api.schemas import LabelIn, LabelOut, LabelQueueOut, ModelOut, Sentiment
 from models.retrain import LabelError
-from storage import api_queries as q
+from storage import api_admin_queries as q
 from storage.model_registry import SqlModelIndex
 
 __all__ = ["router"]

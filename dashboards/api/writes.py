@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from storage import alerts_repo
-from storage.api_queries import get_alert, webhook_view
+from storage.api_admin_queries import get_alert, webhook_view
 from storage.schema import WebhookSubscription
 
 __all__ = [

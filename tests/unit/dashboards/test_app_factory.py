@@ -48,19 +48,18 @@ def test_tcp_probe_tells_a_listening_port_from_a_closed_one() -> None:
 @pytest.mark.parametrize(
     ("literal", "whitelist"),
     [
-        ("dashboards.api.routes_articles.ArticleSort", "ARTICLE_SORTS"),
-        ("dashboards.api.routes_alerts.AlertSort", "ALERT_SORTS"),
+        ("dashboards.api.routes_articles.ArticleSort", "storage.api_queries.ARTICLE_SORTS"),
+        ("dashboards.api.routes_alerts.AlertSort", "storage.api_admin_queries.ALERT_SORTS"),
     ],
 )
 def test_sort_parameters_accept_exactly_the_storage_whitelist(literal: str, whitelist: str) -> None:
     import importlib
     from typing import get_args
 
-    from storage import api_queries
-
     module, name = literal.rsplit(".", 1)
     accepted = get_args(getattr(importlib.import_module(module), name))
-    assert sorted(accepted) == sorted(getattr(api_queries, whitelist))
+    store_module, store_name = whitelist.rsplit(".", 1)
+    assert sorted(accepted) == sorted(getattr(importlib.import_module(store_module), store_name))
 
 
 def test_cli_api_exits_2_naming_the_missing_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:

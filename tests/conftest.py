@@ -136,3 +136,32 @@ def settings_factory(embedded_stack: StackHandle, tmp_path: Path) -> Callable[..
         return settings
 
     return make
+
+
+@pytest.fixture
+def scored_record() -> Callable[..., bytes]:
+    """``make(published_at, **overrides) -> bytes``: an encoded, valid negative ScoredArticleRecord."""
+    from datetime import datetime
+
+    from stream.records import ScoredArticleRecord
+
+    def make(published_at: datetime, **overrides: Any) -> bytes:
+        fields: dict[str, Any] = {
+            "article_id": "a1",
+            "source_id": "demo",
+            "title": "Acme misses estimates",
+            "published_at": published_at,
+            "emitted_at": published_at,
+            "scored_at": published_at,
+            "model_version": "v1",
+            "topic": 5,
+            "topic_label": "Earnings",
+            "topic_probs": [0.05] * 20,
+            "sentiment": "negative",
+            "sentiment_probs": [0.8, 0.15, 0.05],
+            "score": -0.75,
+            "confidence": 0.8,
+        }
+        return ScoredArticleRecord(**(fields | overrides)).to_bytes()
+
+    return make

@@ -12,7 +12,6 @@ reason; in CI (``CI=true``) it fails.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -45,9 +44,8 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "liv
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-def _browser_or_skip() -> Any:
-    """The playwright module, or skip (fail in CI) naming what is missing."""
-    in_ci = os.environ.get("CI", "").lower() == "true"
+def _browser_or_fail() -> Any:
+    """The playwright module; fails (never skips) naming what is missing."""
     missing = []
     if not CHROMIUM.exists():
         missing.append(f"{CHROMIUM} (apt-get install chromium)")
@@ -57,10 +55,7 @@ def _browser_or_skip() -> Any:
         sync_api = None
         missing.append("python package playwright (pip install -e '.[dev]')")
     if missing:
-        reason = "browser test needs " + " and ".join(missing)
-        if in_ci:
-            pytest.fail(reason + " -- CI must install it")
-        pytest.skip(reason)
+        pytest.fail("browser test needs " + " and ".join(missing) + " -- `make test` installs both")
     return sync_api
 
 
@@ -124,7 +119,7 @@ class Feeder:
 def test_live_page_draws_data_and_updates_without_reload(
     live_server: str, db_engine: Engine, tmp_path: Path
 ) -> None:
-    sync_api = _browser_or_skip()
+    sync_api = _browser_or_fail()
     register_model(db_engine, MODEL_VERSION, tmp_path / "model", status="production")
     seed_demo(db_engine, minutes=120, per_minute=2)
     now = datetime.now(UTC)

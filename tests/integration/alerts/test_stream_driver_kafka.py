@@ -10,32 +10,12 @@ import pytest
 from kafka import KafkaProducer
 
 from alerts.stream_driver import ScoredWatermark
-from stream.records import ScoredArticleRecord
 
 pytestmark = pytest.mark.integration
 
 
-def scored(published: datetime) -> bytes:
-    return ScoredArticleRecord(
-        article_id="a1",
-        source_id="demo",
-        title="Acme misses estimates",
-        published_at=published,
-        emitted_at=published,
-        scored_at=published,
-        model_version="v1",
-        topic=5,
-        topic_label="Earnings",
-        topic_probs=[0.05] * 20,
-        sentiment="negative",
-        sentiment_probs=[0.8, 0.15, 0.05],
-        score=-0.75,
-        confidence=0.8,
-    ).to_bytes()
-
-
 def test_watermark_follows_records_published_to_the_broker(
-    embedded_stack: object, topic_factory: Callable[..., str]
+    embedded_stack: object, topic_factory: Callable[..., str], scored_record: Callable[..., bytes]
 ) -> None:
     bootstrap = embedded_stack.kafka_bootstrap  # type: ignore[attr-defined]
     topic = topic_factory()
@@ -55,7 +35,7 @@ def test_watermark_follows_records_published_to_the_broker(
         producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
         try:
             for minutes in (10, 5, 0):
-                producer.send(topic, scored(newest - timedelta(minutes=minutes)))
+                producer.send(topic, scored_record(newest - timedelta(minutes=minutes)))
             producer.send(topic, b"garbage")  # ignored, does not stop the clock
             producer.flush(10)
         finally:

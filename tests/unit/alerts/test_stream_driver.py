@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from alerts.stream_driver import ScoredWatermark
-from stream.records import ScoredArticleRecord
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-
-
-def scored(published: datetime) -> bytes:
-    return ScoredArticleRecord(
-        article_id="a1",
-        source_id="demo",
-        title="Acme misses estimates",
-        published_at=published,
-        emitted_at=published,
-        scored_at=published,
-        model_version="v1",
-        topic=5,
-        topic_label="Earnings",
-        topic_probs=[0.05] * 20,
-        sentiment="negative",
-        sentiment_probs=[0.8, 0.15, 0.05],
-        score=-0.75,
-        confidence=0.8,
-    ).to_bytes()
 
 
 @pytest.mark.parametrize(
@@ -41,23 +22,26 @@ def scored(published: datetime) -> bytes:
     ],
 )
 def test_watermark_is_newest_event_minus_lateness(
-    published_offsets_s: list[int], lateness_s: int, expected_offset_s: int
+    published_offsets_s: list[int],
+    lateness_s: int,
+    expected_offset_s: int,
+    scored_record: Callable[..., bytes],
 ) -> None:
     clock = ScoredWatermark(lateness=timedelta(seconds=lateness_s))
     for offset in published_offsets_s:
-        clock.observe(scored(NOW + timedelta(seconds=offset)), now=NOW)
+        clock.observe(scored_record(NOW + timedelta(seconds=offset)), now=NOW)
     assert clock.advance(now=NOW) == NOW + timedelta(seconds=expected_offset_s)
 
 
-def test_watermark_only_moves_forward() -> None:
+def test_watermark_only_moves_forward(scored_record: Callable[..., bytes]) -> None:
     clock = ScoredWatermark(lateness=timedelta(0))
     assert clock.advance(now=NOW) is None  # nothing seen yet
-    clock.observe(scored(NOW - timedelta(minutes=5)), now=NOW)
+    clock.observe(scored_record(NOW - timedelta(minutes=5)), now=NOW)
     assert clock.advance(now=NOW) == NOW - timedelta(minutes=5)
     assert clock.advance(now=NOW) is None  # unchanged: no second evaluation
-    clock.observe(scored(NOW - timedelta(minutes=9)), now=NOW)  # late record
+    clock.observe(scored_record(NOW - timedelta(minutes=9)), now=NOW)  # late record
     assert clock.advance(now=NOW) is None
-    clock.observe(scored(NOW - timedelta(minutes=1)), now=NOW)
+    clock.observe(scored_record(NOW - timedelta(minutes=1)), now=NOW)
     assert clock.advance(now=NOW) == NOW - timedelta(minutes=1)
 
 

@@ -14,9 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 from finsent.errors import BadDataError
+from models import Score
 from stream.exceptions import ModelBrokenError, StreamError
 
-__all__ = ["CANARY_TEXT", "ClassifierLike", "ModelRunner", "ScoreLike"]
+__all__ = ["CANARY_TEXT", "ClassifierLike", "ModelRunner"]
 
 log = logging.getLogger(__name__)
 
@@ -24,19 +25,6 @@ log = logging.getLogger(__name__)
 CANARY_TEXT = "Shares of the company rose after it reported higher quarterly earnings."
 
 T = TypeVar("T")
-
-
-class ScoreLike(Protocol):
-    """What the worker reads from ``models.Score``."""
-
-    topic: int
-    topic_label: str
-    topic_probs: list[float]
-    sentiment: str
-    sentiment_probs: list[float]
-    score: float
-    confidence: float
-    model_version: str
 
 
 class ClassifierLike(Protocol):
@@ -87,7 +75,7 @@ class ModelRunner:
         )
         return classifier
 
-    async def predict(self, texts: Sequence[str]) -> list[ScoreLike]:
+    async def predict(self, texts: Sequence[str]) -> list[Score]:
         """Score ``texts`` on the inference thread (one batch at a time).
 
         Raises:
@@ -100,7 +88,7 @@ class ModelRunner:
             raise StreamError(f"classifier returned {len(scores)} scores for {len(texts)} texts")
         return scores
 
-    async def predict_isolating(self, texts: Sequence[str]) -> list[ScoreLike | Exception]:
+    async def predict_isolating(self, texts: Sequence[str]) -> list[Score | Exception]:
         """Score ``texts``; a text the model fails on gets its exception instead of a score.
 
         A failing batch is bisected until the failing texts are isolated, so one poison record

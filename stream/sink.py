@@ -27,11 +27,11 @@ from tenacity import (
     wait_random,
 )
 
+from models import Score
 from storage.aggregates import refresh_buckets
 from storage.exceptions import StorageDataError, StorageUnavailableError, translate_errors
 from storage.repository import insert_dead_letter, upsert_articles, upsert_scores
 from storage.schema import DeadLetter as DeadLetterRow
-from stream.inference import ScoreLike
 from stream.messages import DeadLetter, InboundMessage
 from stream.metrics import StreamMetrics
 from stream.records import ArticleRecord
@@ -52,7 +52,7 @@ class ScoredItem:
 
     message: InboundMessage
     record: ArticleRecord
-    score: ScoreLike
+    score: Score
 
 
 def article_row(record: ArticleRecord) -> dict[str, Any]:

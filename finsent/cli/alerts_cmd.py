@@ -34,12 +34,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _topic_labels() -> tuple[str, ...]:
-    import models
+    from models import TOPIC_LABELS
 
-    labels = getattr(models, "TOPIC_LABELS", None)
-    if labels is None:  # older models package: the labels module only
-        from models.labels import TOPIC_LABELS as labels
-    return tuple(labels)
+    return tuple(TOPIC_LABELS)
 
 
 def _fail(exc: Exception, code: int = 1) -> typer.Exit:

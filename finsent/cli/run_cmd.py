@@ -15,6 +15,7 @@ import signal
 import time
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import httpx
 import typer
@@ -22,6 +23,9 @@ import typer
 from finsent.cli.common import console, err_console, load_settings
 from finsent.errors import FinsentError
 from finsent.settings import Settings
+
+if TYPE_CHECKING:
+    from finsent.runtime.supervisor import Supervisor
 
 __all__ = ["register"]
 
@@ -111,10 +115,7 @@ def _wait_for_page(url: str, timeout_s: float) -> None:
     err_console.print(f"[yellow]warning:[/yellow] {url} did not answer within {timeout_s:.0f}s; see logs")
 
 
-def _supervise(sup: object, duration: float) -> None:
-    from finsent.runtime.supervisor import Supervisor
-
-    assert isinstance(sup, Supervisor)
+def _supervise(sup: Supervisor, duration: float) -> None:
     stopping = False
 
     def _stop(signum: int, frame: FrameType | None) -> None:

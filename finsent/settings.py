@@ -114,9 +114,7 @@ class Settings(BaseSettings):
         description="User-Agent of every crawler request.",
     )
     http_timeout_s: float = Field(10.0, gt=0, description="Timeout of each crawler HTTP request.")
-    max_body_bytes: int = Field(
-        5_000_000, ge=1024, description="Largest response body a crawler reads."
-    )
+    max_body_bytes: int = Field(5_000_000, ge=1024, description="Largest response body a crawler reads.")
     allow_private_addresses: bool = Field(
         False, description="Let crawlers fetch loopback/private addresses (tests, intranets)."
     )

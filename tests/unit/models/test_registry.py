@@ -63,9 +63,6 @@ def test_engine_without_factory_is_a_clear_error(tmp_path: Path, monkeypatch: py
         ModelRegistry(object(), tmp_path)
 
 
-@pytest.mark.skipif(
-    not (DEFAULT_MODEL_DIR / "finsent_model.json").is_file(), reason="default model not shipped"
-)
 def test_ensure_default_registered_is_idempotent(tmp_path: Path) -> None:
     assert (DEFAULT_MODEL_DIR / "finsent_model.json").is_file()
     index = InMemoryIndex()

@@ -16,13 +16,21 @@ if TYPE_CHECKING:
 
     from models.network import LoadedModel
 
-__all__ = ["AUTO_CPU_BACKEND", "CPU_BACKENDS", "Backend", "make_backend", "onnx_cache_path"]
+__all__ = [
+    "AUTO_CPU_BACKEND",
+    "CPU_BACKENDS",
+    "Backend",
+    "auto_cpu_backend",
+    "make_backend",
+    "onnx_cache_path",
+]
 
 log = logging.getLogger(__name__)
 
-CPU_BACKENDS = ("fp32", "torch-int8", "onnx-int8")
-#: What ``cpu_backend="auto"`` runs: measured fastest within 0.5 macro-F1 points of fp32
-#: (see the model card and ``finsent bench inference``).
+CPU_BACKENDS = ("fp32", "torch-int8", "onnx-int8", "distilled")
+#: What ``cpu_backend="auto"`` runs for a version without a gated distilled variant: of the
+#: int8 paths, the faster one within 0.5 macro-F1 points of fp32 (model card, ``finsent bench
+#: inference``).
 AUTO_CPU_BACKEND = "onnx-int8"
 
 Batch = tuple["np.ndarray", "np.ndarray"]
@@ -90,6 +98,14 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def auto_cpu_backend(manifest: dict[str, Any]) -> str:
+    """The CPU path ``auto`` picks for a version: its distilled variant where that passed its
+    quality gate (macro-F1 within 0.5 points of fp32), else :data:`AUTO_CPU_BACKEND`."""
+    from models.distill import gate_passed
+
+    return "distilled" if gate_passed(manifest) else AUTO_CPU_BACKEND
+
+
 def make_backend(
     loaded: LoadedModel,
     *,
@@ -100,7 +116,7 @@ def make_backend(
     """Choose and build the execution path for a loaded model.
 
     ``device="auto"`` takes CUDA when present (bf16 where supported, else fp16); on CPU,
-    ``cpu_backend="auto"`` means :data:`AUTO_CPU_BACKEND`.
+    ``cpu_backend="auto"`` means :func:`auto_cpu_backend`.
     """
     import torch
 
@@ -112,7 +128,11 @@ def make_backend(
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         model = loaded.model.to("cuda", dtype=dtype)
         return TorchBackend(model, f"cuda-{'bf16' if dtype == torch.bfloat16 else 'fp16'}", "cuda", dtype)
-    choice = AUTO_CPU_BACKEND if cpu_backend == "auto" else cpu_backend
+    choice = auto_cpu_backend(loaded.manifest) if cpu_backend == "auto" else cpu_backend
+    if choice == "distilled":
+        from models.distill import load_distilled
+
+        return TorchBackend(load_distilled(loaded), "distilled")
     if choice == "fp32":
         return TorchBackend(loaded.model, "fp32")
     if choice == "torch-int8":

@@ -106,17 +106,21 @@ def run_inference_bench(
     *,
     n: int = 1024,
     n_single: int = 256,
-    backends: Sequence[str] = ("fp32", "torch-int8", "onnx-int8"),
+    backends: Sequence[str] | None = None,
     threads: int = 2,
     cuda: bool = False,
 ) -> dict[str, Any]:
     """Run every method on the same texts and return figures and ratios (JSON-ready)."""
     from transformers import AutoTokenizer
 
-    from models.backends import AUTO_CPU_BACKEND
+    from models.backends import auto_cpu_backend
+    from models.distill import DISTILLED_FILE
     from models.network import read_manifest, resolve_base_model
 
     manifest = read_manifest(model_path)
+    if backends is None:
+        has_distilled = manifest.get("distilled") and (Path(model_path) / DISTILLED_FILE).is_file()
+        backends = ("fp32", "torch-int8", "onnx-int8", *(("distilled",) if has_distilled else ()))
     tok = AutoTokenizer.from_pretrained(resolve_base_model(manifest.get("base_model")))
     texts = bench_texts(data, n, tok)
     methods = ["pipeline-single", "pipeline-batch64", *[f"engine-{b}" for b in backends]]
@@ -146,6 +150,6 @@ def run_inference_bench(
         "texts": len(texts),
         "mean_tokens": sum(lengths) / len(lengths),
         "threads": threads,
-        "auto_cpu_backend": AUTO_CPU_BACKEND,
+        "auto_cpu_backend": auto_cpu_backend(manifest),
         "results": results,
     }

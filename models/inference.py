@@ -66,7 +66,8 @@ class Classifier:
 
     @property
     def backend_name(self) -> str:
-        """Which path runs the model (``cuda-bf16``, ``fp32``, ``torch-int8``, ``onnx-int8``)."""
+        """Which path runs the model (``cuda-bf16``, ``fp32``, ``torch-int8``, ``onnx-int8``,
+        ``distilled``)."""
         return self._backend.name
 
     @classmethod
@@ -86,7 +87,8 @@ class Classifier:
             path: Version directory (``finsent_model.json`` inside).
             device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
             cpu_backend: ``auto`` (the fastest measured path within 0.5 macro-F1 points of fp32:
-                ONNX Runtime int8), ``fp32``, ``torch-int8`` or ``onnx-int8``.
+                the version's distilled variant where it passed its gate, else ONNX Runtime
+                int8), ``fp32``, ``torch-int8``, ``onnx-int8`` or ``distilled``.
             max_length: Token limit per text (longer texts are truncated).
             batch_size: Texts per forward pass.
             cache_dir: Where the ONNX export of this version is cached (default:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["plot_confusion", "plot_reliability"]
+__all__ = ["plot_bench", "plot_confusion", "plot_reliability"]
 
 
 def _pyplot() -> Any:
@@ -72,6 +72,32 @@ def plot_reliability(
     ax.set_ylabel("accuracy")
     ax.set_title(f"{title} (ECE {ece:.3f}, n={sum(counts)})", fontsize=9)
     ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_bench(report: dict[str, Any], path: Path) -> Path:
+    """Bar chart of ``finsent bench inference``: docs/s per method, with the x-baseline ratios."""
+    plt = _pyplot()
+    rows = report["results"]
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(rows) + 1.5))
+    names = [r["method"] for r in rows]
+    rates = [r["docs_per_s"] for r in rows]
+    colors = ["#999999" if n.startswith("pipeline") else "#1f77b4" for n in names]
+    ax.barh(names, rates, color=colors)
+    for i, r in enumerate(rows):
+        label = f" {r['docs_per_s']:.0f}/s  ({r['x_pipeline_single']:.2f}x, {r['x_pipeline_batch64']:.2f}x)"
+        ax.text(r["docs_per_s"], i, label, va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, max(rates) * 1.45)
+    ax.set_xlabel("docs/s (x one-at-a-time pipeline, x batch-64 pipeline)")
+    ax.set_title(
+        f"{report['model_version']}: {report['texts']} headlines, mean {report['mean_tokens']:.1f} tokens, "
+        f"{report['threads']} threads; CPU auto = {report['auto_cpu_backend']}",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

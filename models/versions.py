@@ -207,9 +207,44 @@ def write_model_card(root: str | Path) -> Path:
         lines.append("Not evaluated yet (`finsent eval`).")
     for name, metrics in sorted(evals.items()):
         lines += [f"### {name}", _table(metrics), ""]
+    lines += _distilled_lines(m.get("distilled"))
     card = root / "README.md"
     card.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return card
+
+
+def _distilled_lines(spec: dict[str, Any] | None) -> list[str]:
+    if not spec:
+        return []
+    cfg = spec.get("config", {})
+    lines = [
+        "## Distilled fast CPU variant (`cpu_backend=distilled`)",
+        f"Encoder layers {spec['layers']} of this model with LoRA rank {cfg.get('rank')} deltas, trained",
+        f"by knowledge distillation (temperature {cfg.get('temperature')}, distillation weight "
+        f"{cfg.get('alpha')}, {cfg.get('epochs')} epochs) on the training data above; stored as",
+        "`distilled.safetensors` (fp16 deltas, norms, biases and heads). `cpu_backend=auto` uses it only",
+        "if it passed the gate below: macro-F1 within the allowed drop of the fp32 model on held-out data.",
+        f"Made with `finsent models distill VERSION --layers {','.join(map(str, spec['layers']))} --rank "
+        f"{cfg.get('rank')} --epochs {cfg.get('epochs')} --topic-data ... --sentiment-data ... "
+        "--gate-topic ... --gate-sentiment ...`; the epoch was chosen on the dev split, the gate files",
+        "only decide the gate.",
+        "",
+    ]
+    gate = spec.get("gate")
+    if not gate:
+        return [*lines, "Not gated yet (`finsent models distill --skip-training --gate-...`).", ""]
+    lines += [
+        "| data | fp32 acc | fp32 macro-F1 | distilled acc | distilled macro-F1 | drop (points) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in gate["results"].items():
+        f, d = row["fp32"], row["distilled"]
+        lines.append(
+            f"| {name} (n={f['n']}) | {f['accuracy']:.4f} | {f['macro_f1']:.4f} | {d['accuracy']:.4f} "
+            f"| {d['macro_f1']:.4f} | {row['macro_f1_drop'] * 100:.2f} |"
+        )
+    verdict = "passed" if gate["passed"] else "failed"
+    return [*lines, "", f"Gate (max drop {gate['max_drop'] * 100:.1f} points): **{verdict}**.", ""]
 
 
 def _bias_lines(tuning: dict[str, Any] | None) -> list[str]:

@@ -12,7 +12,7 @@ from finsent.cli.common import bench_app, console, err_console, load_settings
 from finsent.errors import FinsentError
 from finsent.settings import Settings
 
-__all__ = ["register", "registry_for"]
+__all__ = ["read_labeled", "register", "registry_for", "resolve_model"]
 
 models_app = typer.Typer(help="Model registry: list, show, promote, roll back.", no_args_is_help=True)
 
@@ -44,7 +44,7 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _resolve_model(settings: Settings, model: str | None) -> str:
+def resolve_model(settings: Settings, model: str | None) -> str:
     """A version directory: a path, a registered version id, or (None) the production version."""
     if model and Path(model).is_dir():
         return model
@@ -76,23 +76,17 @@ def train_cmd(
     """Fine-tune the topic + sentiment classifier and write (and register) a model version."""
     import random
 
-    from models.data import read_dataset
     from models.training import TrainConfig, train
 
     settings = load_settings()
     if not topic_data and not sentiment_data:
         raise typer.BadParameter("give --topic-data and/or --sentiment-data")
-    examples = []
-    for path, task in [*((p, "topic") for p in topic_data), *((p, "sentiment") for p in sentiment_data)]:
-        loaded = read_dataset(path, task)  # type: ignore[arg-type]  # task is a literal
-        if loaded.bad_rows:
-            err_console.print(f"[yellow]skipped {len(loaded.bad_rows)} bad rows:[/yellow]\n{loaded.report()}")
-        examples.extend(loaded.examples)
+    examples = [e for ds in read_labeled(topic_data, sentiment_data) for e in ds.examples]
     if max_examples:
         random.Random(seed).shuffle(examples)
         examples = examples[:max_examples]
     if init_from and not Path(init_from).is_dir():
-        init_from = _resolve_model(settings, init_from)
+        init_from = resolve_model(settings, init_from)
     from models.versions import new_version_id
 
     vid = version or new_version_id()
@@ -117,12 +111,25 @@ def train_cmd(
         console.print(f"registered {record.version} as {record.status}")
 
 
+def read_labeled(topic_data: list[Path], sentiment_data: list[Path]) -> list[Any]:
+    """Read labeled files (one :class:`models.data.LoadResult` each), reporting skipped bad rows."""
+    from models.data import read_dataset
+
+    out = []
+    for path, task in [*((p, "topic") for p in topic_data), *((p, "sentiment") for p in sentiment_data)]:
+        loaded = read_dataset(path, task)  # type: ignore[arg-type]  # task is a literal
+        if loaded.bad_rows:
+            err_console.print(f"[yellow]skipped {len(loaded.bad_rows)} bad rows:[/yellow]\n{loaded.report()}")
+        out.append(loaded)
+    return out
+
+
 def eval_cmd(
     data: Path = typer.Option(..., help="Labeled file: CSV, JSONL, PhraseBank or Twitter Financial News."),
     task: str | None = typer.Option(None, help="topic or sentiment (default: from the file)."),
     model: str | None = typer.Option(None, help="Version directory or id (default: production)."),
     out: Path = typer.Option(Path("eval"), help="Directory for the JSON report and PNGs."),
-    cpu_backend: str | None = typer.Option(None, help="fp32, torch-int8, onnx-int8 or auto."),
+    cpu_backend: str | None = typer.Option(None, help="fp32, torch-int8, onnx-int8, distilled or auto."),
     device: str | None = typer.Option(None, help="auto, cpu or cuda."),
     text_column: str = typer.Option("text"),
     label_column: str = typer.Option("label"),
@@ -146,7 +153,7 @@ def eval_cmd(
             label_column=label_column,
             label_map=json.loads(label_map) if label_map else None,
         )
-        path = _resolve_model(settings, model)
+        path = resolve_model(settings, model)
         clf = Classifier.load(
             path,
             device=device or settings.device,
@@ -264,16 +271,18 @@ def bench_inference(
 ) -> None:
     """Docs/s of the engine vs the transformers pipeline (one at a time, batch 64), peak memory."""
     import torch
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from models.bench import run_inference_bench
     from models.registry import DEFAULT_MODEL_DIR
 
-    path = str(DEFAULT_MODEL_DIR) if model is None else _resolve_model(load_settings(), model)
+    path = str(DEFAULT_MODEL_DIR) if model is None else resolve_model(load_settings(), model)
     report = run_inference_bench(
         path, data, n=n, n_single=n_single, threads=threads, cuda=torch.cuda.is_available()
     )
-    table = Table("method", "docs", "docs/s", "x pipeline 1-by-1", "x pipeline b64", "peak RSS MB")
+    table = Table(
+        Column("method", no_wrap=True), "docs", "docs/s", "x pipeline 1-by-1", "x pipeline b64", "peak RSS MB"
+    )
     for r in report["results"]:
         table.add_row(
             r["method"],
@@ -289,11 +298,17 @@ def bench_inference(
     )
     console.print(table)
     out.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    console.print(f"wrote {out}")
+    from models.plots import plot_bench
+
+    chart = plot_bench(report, out.with_suffix(".png"))
+    console.print(f"wrote {out} and {chart}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    from finsent.cli.distill_cmd import models_distill
+
+    models_app.command("distill")(models_distill)
     app.command("train")(train_cmd)
     app.command("eval")(eval_cmd)
     app.add_typer(models_app, name="models")

@@ -41,3 +41,30 @@ def test_default_model_topics(default_classifier: Any) -> None:
         ["Fed signals another rate hike as inflation stays high", "Oil prices jump as OPEC cuts output"]
     )
     assert [s.topic_label for s in scores] == ["Fed / Central Banks", "Energy / Oil"]
+
+
+def test_shipped_distilled_variant_is_gated_on_the_valid_splits() -> None:
+    """The fast variant ships with its gate result, measured against the same fp32 model whose
+    valid figures the card reports; `auto` follows that result."""
+    from models.backends import AUTO_CPU_BACKEND, auto_cpu_backend
+
+    manifest = json.loads((DEFAULT_MODEL_DIR / "finsent_model.json").read_text())
+    gate = manifest["distilled"]["gate"]
+    assert set(gate["results"]) == {"sentiment:valid.csv", "topic:valid.csv"}
+    for name, row in gate["results"].items():
+        task = name.split(":")[0]
+        card_fp32 = manifest["metrics"][f"valid/{task} (fp32)"]
+        assert row["fp32"]["macro_f1"] == pytest.approx(card_fp32["macro_f1"], abs=0.002)
+        assert row["macro_f1_drop"] == pytest.approx(row["fp32"]["macro_f1"] - row["distilled"]["macro_f1"])
+        assert (row["macro_f1_drop"] <= gate["max_drop"]) or not gate["passed"]
+    assert auto_cpu_backend(manifest) == ("distilled" if gate["passed"] else AUTO_CPU_BACKEND)
+
+
+def test_shipped_distilled_variant_separates_clear_headlines() -> None:
+    from models import Classifier
+
+    fast = Classifier.load(DEFAULT_MODEL_DIR, device="cpu", cpu_backend="distilled")
+    assert fast.backend_name == "distilled"
+    pos, neg = fast.predict(POSITIVE), fast.predict(NEGATIVE)
+    assert all(s.sentiment == "positive" for s in pos)
+    assert all(s.sentiment == "negative" for s in neg)

@@ -1,0 +1,344 @@
+"""A distilled fast variant of a model version: its first few encoder layers, adapted with a
+low-rank (LoRA) delta and trained to reproduce the full model's outputs (knowledge distillation).
+
+On CPUs where int8 kernels are no faster than fp32 (AVX2 without VNNI, e.g. AMD Zen 1), dropping
+layers is the only way to cut compute. The variant lives next to the version it was distilled
+from, in ``distilled.safetensors`` (low-rank deltas, norms, biases and heads in fp16: a few hundred
+kB, because the layers themselves are the parent's), and the manifest's ``distilled`` entry says
+which layers it keeps, how it was trained and whether it passed the quality gate: macro-F1 within
+``max_drop`` of the fp32 full model on labeled held-out data. ``cpu_backend="auto"`` uses it only
+when it passed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from models.batching import TokenBatches, batch_order
+from models.exceptions import ModelLoadError
+
+if TYPE_CHECKING:
+    from models.data import Example, LoadResult
+    from models.network import DualHeadModel, LoadedModel
+
+__all__ = [
+    "DISTILLED_FILE",
+    "DistillConfig",
+    "DistillResult",
+    "distill",
+    "gate_distilled",
+    "gate_passed",
+    "load_distilled",
+]
+
+log = logging.getLogger(__name__)
+
+DISTILLED_FILE = "distilled.safetensors"
+_PEFT_PREFIX = "base_model.model."
+
+
+@dataclass
+class DistillConfig:
+    """Hyper-parameters of one distillation run (recorded in the manifest)."""
+
+    layers: tuple[int, ...] = (0, 1, 2)
+    rank: int = 8
+    epochs: int = 6
+    batch_size: int = 32
+    lr: float = 1e-3
+    temperature: float = 2.0
+    alpha: float = 0.7  # weight of the distillation loss; 1 - alpha on the gold labels
+    hint_weight: float = 2.0  # MSE between the student's and the full model's pooled vectors
+    class_weight_power: float = 0.5  # gold-label CE weights ~ count^-power (macro-F1)
+    max_length: int = 64
+    dev_fraction: float = 0.1
+    seed: int = 13
+    max_steps: int | None = None
+
+
+@dataclass
+class DistillResult:
+    """What a run produced."""
+
+    path: Path
+    dev_metrics: dict[str, float]
+    losses: list[float] = field(default_factory=list)
+
+
+def _plain(name: str) -> str:
+    return name.removeprefix(_PEFT_PREFIX).replace(".base_layer", "")
+
+
+def _truncate(encoder: Any, layers: Sequence[int]) -> Any:
+    import torch
+
+    n = len(encoder.encoder.layer)
+    if not layers or any(not 0 <= i < n for i in layers):
+        raise ValueError(f"layers {list(layers)} must be indices of the {n} encoder layers")
+    enc = copy.deepcopy(encoder)
+    enc.encoder.layer = torch.nn.ModuleList([enc.encoder.layer[i] for i in layers])
+    enc.config.num_hidden_layers = len(layers)
+    return enc
+
+
+def _student(teacher: DualHeadModel, config: DistillConfig) -> DualHeadModel:
+    from peft import LoraConfig, get_peft_model
+
+    from models.network import DualHeadModel
+
+    enc = get_peft_model(
+        _truncate(teacher.encoder, config.layers),
+        LoraConfig(
+            r=config.rank,
+            lora_alpha=2 * config.rank,
+            lora_dropout=0.05,
+            target_modules=["query", "key", "value", "dense"],
+            bias="none",
+        ),
+    )
+    for name, param in enc.named_parameters():
+        plain = _plain(name)
+        if not plain.startswith("embeddings") and ("LayerNorm" in plain or plain.endswith(".bias")):
+            param.requires_grad = "lora_" not in name
+    student = DualHeadModel(enc, pooling=teacher.pooling)
+    student.topic_head.load_state_dict(teacher.topic_head.state_dict())
+    student.sentiment_head.load_state_dict(teacher.sentiment_head.state_dict())
+    return student
+
+
+def _export(student: DualHeadModel) -> dict[str, Any]:
+    """The variant's own tensors: scaled LoRA factors, trained norms/biases, heads (fp16)."""
+    from peft.tuners.lora import LoraLayer
+
+    out: dict[str, Any] = {}
+    for name, module in student.encoder.named_modules():
+        if isinstance(module, LoraLayer) and "default" in module.lora_A:
+            key = _plain(name)
+            out[f"lora.{key}.A"] = module.lora_A["default"].weight
+            out[f"lora.{key}.B"] = module.lora_B["default"].weight * module.scaling["default"]
+    for name, param in student.encoder.named_parameters():
+        if param.requires_grad and "lora_" not in name:
+            out[f"param.{_plain(name)}"] = param
+    for k, v in student.head_state().items():
+        out[f"head.{k}"] = v
+    return {k: v.detach().half().contiguous() for k, v in out.items()}
+
+
+def load_distilled(loaded: LoadedModel) -> DualHeadModel:
+    """The distilled variant of a loaded version, as a plain fp32 model (deltas merged)."""
+    import torch
+    from safetensors.torch import load_file
+
+    from models.network import DualHeadModel
+
+    spec = loaded.manifest.get("distilled")
+    path = loaded.path / DISTILLED_FILE
+    if not spec or not path.is_file():
+        raise ModelLoadError(f"version {loaded.version} has no distilled variant ({path})")
+    tensors = load_file(str(path))
+    enc = _truncate(loaded.model.encoder, spec["layers"])
+    model = DualHeadModel(enc, pooling=loaded.model.pooling)
+    heads: dict[str, dict[str, Any]] = {"topic_head": {}, "sentiment_head": {}}
+    with torch.no_grad():
+        for key, value in tensors.items():
+            kind, rest = key.split(".", 1)
+            if kind == "lora" and rest.endswith(".A"):
+                target = enc.get_submodule(rest[:-2])
+                target.weight += tensors[f"lora.{rest[:-2]}.B"].float() @ value.float()
+            elif kind == "param":
+                enc.get_parameter(rest).copy_(value.float())
+            elif kind == "head":
+                head, param = rest.split(".", 1)
+                heads[head][param] = value.float()
+            elif not (kind == "lora" and rest.endswith(".B")):
+                raise ModelLoadError(f"{path}: unknown tensor {key}")
+    model.topic_head.load_state_dict(heads["topic_head"])
+    model.sentiment_head.load_state_dict(heads["sentiment_head"])
+    model.float().eval()
+    return model
+
+
+def gate_passed(manifest: dict[str, Any]) -> bool:
+    """Whether the version's distilled variant passed its quality gate."""
+    spec = manifest.get("distilled") or {}
+    return bool((spec.get("gate") or {}).get("passed"))
+
+
+def _teacher_outputs(teacher: DualHeadModel, data: TokenBatches, progress: bool) -> tuple[Any, Any, Any]:
+    """The full model's topic logits, sentiment logits and pooled vectors for every example."""
+    import torch
+    from tqdm.auto import tqdm
+
+    order = sorted(range(len(data)), key=lambda i: len(data.ids[i]))
+    t_out = torch.zeros(len(data), teacher.topic_head.out_features)
+    s_out = torch.zeros(len(data), teacher.sentiment_head.out_features)
+    p_out = torch.zeros(len(data), teacher.topic_head.in_features)
+    teacher.eval()
+    with torch.inference_mode():
+        for start in tqdm(range(0, len(order), 128), disable=not progress, desc="teacher", mininterval=5):
+            idx = order[start : start + 128]
+            b = data.batch(idx)
+            hidden = teacher.encoder(input_ids=b["input_ids"], attention_mask=b["attention_mask"])
+            pooled = teacher.pool(hidden.last_hidden_state, b["attention_mask"])
+            t_out[idx], s_out[idx] = teacher.topic_head(pooled), teacher.sentiment_head(pooled)
+            p_out[idx] = pooled
+    return t_out, s_out, p_out
+
+
+def _forward(student: DualHeadModel, b: dict[str, Any]) -> tuple[Any, Any, Any]:
+    hidden = student.encoder(input_ids=b["input_ids"], attention_mask=b["attention_mask"])
+    pooled = student.pool(hidden.last_hidden_state, b["attention_mask"])
+    dropped = student.dropout(pooled)
+    return student.topic_head(dropped), student.sentiment_head(dropped), pooled
+
+
+def _loss(logits: Any, teacher: Any, gold: Any, weight: Any, config: DistillConfig) -> Any:
+    import torch.nn.functional as F
+
+    temp = config.temperature
+    kd = F.kl_div(F.log_softmax(logits / temp, -1), F.softmax(teacher / temp, -1), reduction="batchmean") * (
+        temp * temp
+    )
+    loss = config.alpha * kd
+    if bool((gold >= 0).any()):
+        loss = loss + (1 - config.alpha) * F.cross_entropy(logits, gold, weight=weight, ignore_index=-100)
+    return loss
+
+
+def distill(
+    version_path: str | Path,
+    examples: Sequence[Example],
+    config: DistillConfig,
+    *,
+    progress: bool = True,
+    on_log: Callable[[str], None] | None = None,
+) -> DistillResult:
+    """Train the distilled variant of a version on ``examples`` and store it in the version.
+
+    Every example is used for both heads: the full model's outputs are the targets (soft
+    labels, temperature ``config.temperature``); an example's gold label, where it has one, adds
+    a class-weighted cross-entropy term; and the student's pooled vector is pulled towards the full
+    model's (MSE, ``config.hint_weight``) so the inherited heads keep fitting. The epoch with the
+    best mean dev macro-F1 (dev split carved from ``examples``) is kept.
+    """
+    import torch
+    from safetensors.torch import save_file
+    from tqdm.auto import tqdm
+
+    from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
+    from models.network import load_version
+    from models.training import _class_weights, _seed_all, evaluate_logits, split_dev
+
+    say = on_log or log.info
+    _seed_all(config.seed)
+    loaded = load_version(version_path)
+    train_ex, dev_ex = split_dev(examples, config.dev_fraction, config.seed)
+    data = TokenBatches(loaded.tokenizer, train_ex, config.max_length)
+    dev = TokenBatches(loaded.tokenizer, dev_ex, config.max_length) if dev_ex else None
+    t_soft, s_soft, pooled_target = _teacher_outputs(loaded.model, data, progress)
+    power = config.class_weight_power
+    w_topic = _class_weights([t for t in data.topic if t >= 0], len(TOPIC_LABELS), power)
+    w_sent = _class_weights([s for s in data.sent if s >= 0], len(SENTIMENT_LABELS), power)
+    student = _student(loaded.model, config)
+    params = [p for p in student.parameters() if p.requires_grad]
+    optim = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.01)
+    lengths = [len(x) for x in data.ids]
+    gen = torch.Generator().manual_seed(config.seed)
+    total = len(batch_order(lengths, config.batch_size, torch.Generator())) * config.epochs
+    if config.max_steps is not None:
+        total = min(total, config.max_steps)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        optim, max_lr=config.lr, total_steps=max(total, 2), pct_start=0.06, anneal_strategy="linear"
+    )
+    best: tuple[float, dict[str, Any] | None, dict[str, float]] = (-1.0, None, {})
+    losses: list[float] = []
+    step, t0 = 0, time.monotonic()
+    bar = tqdm(total=total, disable=not progress, mininterval=5.0, desc="distill")
+    for epoch in range(config.epochs):
+        student.train()
+        for idx in batch_order(lengths, config.batch_size, gen):
+            if step >= total:
+                break
+            b = data.batch(idx)
+            t, s, pooled = _forward(student, b)
+            loss = _loss(t, t_soft[idx], b["topic"], w_topic, config)
+            loss = loss + _loss(s, s_soft[idx], b["sentiment"], w_sent, config)
+            if config.hint_weight:
+                hint = torch.nn.functional.mse_loss(pooled, pooled_target[idx])
+                loss = loss + config.hint_weight * hint
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            optim.step()
+            sched.step()
+            step += 1
+            losses.append(float(loss.detach()))
+            bar.update(1)
+        metrics = evaluate_logits(student, dev) if dev is not None else {"mean_macro_f1": -losses[-1]}
+        metrics.update(epoch=float(epoch + 1), step=float(step), elapsed_s=round(time.monotonic() - t0, 1))
+        say(f"distill epoch {epoch + 1}: {json.dumps({k: round(v, 4) for k, v in metrics.items()})}")
+        if metrics["mean_macro_f1"] > best[0]:
+            best = (metrics["mean_macro_f1"], _export(student), metrics)
+        if step >= total:
+            break
+    bar.close()
+    assert best[1] is not None
+    root = Path(version_path)
+    save_file(best[1], str(root / DISTILLED_FILE))
+    spec = {"layers": list(config.layers), "config": asdict(config), "dev_metrics": best[2], "gate": None}
+    _update_manifest(root, spec)
+    return DistillResult(path=root / DISTILLED_FILE, dev_metrics=best[2], losses=losses)
+
+
+def _update_manifest(root: Path, spec: dict[str, Any]) -> None:
+    from models.network import MANIFEST, read_manifest
+
+    manifest = read_manifest(root)
+    manifest["distilled"] = spec
+    (root / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def gate_distilled(
+    version_path: str | Path, datasets: Sequence[LoadResult], *, max_drop: float = 0.005
+) -> dict[str, Any]:
+    """Evaluate fp32 and the distilled variant on labeled data; record whether every dataset's
+    macro-F1 stayed within ``max_drop`` of fp32 (the gate ``cpu_backend="auto"`` reads)."""
+    from models.evaluation import metrics_from_probs
+    from models.inference import Classifier
+    from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
+    from models.network import read_manifest
+
+    root = Path(version_path)
+    spec = read_manifest(root).get("distilled")
+    if not spec:
+        raise ModelLoadError(f"{root} has no distilled variant to gate")
+    paths = {
+        b: Classifier.load(root, device="cpu", cpu_backend=b, max_length=128) for b in ("fp32", "distilled")
+    }
+    results: dict[str, Any] = {}
+    for ds in datasets:
+        texts = [e.text for e in ds.examples]
+        gold = [int(e.label(ds.task)) for e in ds.examples]  # type: ignore[arg-type]  # labeled rows only
+        labels = TOPIC_LABELS if ds.task == "topic" else SENTIMENT_LABELS
+        row: dict[str, Any] = {}
+        for name, clf in paths.items():
+            scores = clf.predict(texts)
+            probs = [s.topic_probs if ds.task == "topic" else s.sentiment_probs for s in scores]
+            m = metrics_from_probs(gold, probs, labels)
+            row[name] = {k: m[k] for k in ("accuracy", "macro_f1", "ece")} | {"n": len(gold)}
+        row["macro_f1_drop"] = row["fp32"]["macro_f1"] - row["distilled"]["macro_f1"]
+        results[f"{ds.task}:{Path(ds.source).name}"] = row
+    gate = {
+        "max_drop": max_drop,
+        "results": results,
+        "passed": bool(results) and all(r["macro_f1_drop"] <= max_drop for r in results.values()),
+    }
+    spec["gate"] = gate
+    _update_manifest(root, spec)
+    return gate

@@ -114,13 +114,13 @@ def run_inference_bench(
     from transformers import AutoTokenizer
 
     from models.backends import auto_cpu_backend
-    from models.distill import DISTILLED_FILE
+    from models.distill import has_distilled
     from models.network import read_manifest, resolve_base_model
 
     manifest = read_manifest(model_path)
     if backends is None:
-        has_distilled = manifest.get("distilled") and (Path(model_path) / DISTILLED_FILE).is_file()
-        backends = ("fp32", "torch-int8", "onnx-int8", *(("distilled",) if has_distilled else ()))
+        extra = ("distilled",) if has_distilled(model_path, manifest) else ()
+        backends = ("fp32", "torch-int8", "onnx-int8", *extra)
     tok = AutoTokenizer.from_pretrained(resolve_base_model(manifest.get("base_model")))
     texts = bench_texts(data, n, tok)
     methods = ["pipeline-single", "pipeline-batch64", *[f"engine-{b}" for b in backends]]

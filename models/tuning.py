@@ -9,7 +9,6 @@ inference is unchanged.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -58,7 +57,7 @@ def tune_head_bias(
     import torch
     from safetensors.torch import load_file, save_file
 
-    from models.network import MANIFEST, load_version
+    from models.network import load_version, update_manifest
     from models.text import normalize_text
     from models.versions import write_model_card
 
@@ -85,9 +84,7 @@ def tune_head_bias(
     key = f"{task}_head.bias"
     heads[key] = heads[key] + torch.tensor(offsets, dtype=heads[key].dtype)
     save_file(heads, str(root / "heads.safetensors"))
-    manifest = json.loads((root / MANIFEST).read_text())
     result = {"task": task, "offsets": offsets, "dev_macro_f1": f1, "dev_accuracy": acc, "n_dev": len(rows)}
-    manifest["bias_tuning"] = result
-    (root / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    update_manifest(root, bias_tuning=result)
     write_model_card(root)
     return result

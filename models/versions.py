@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
-from models.network import DEFAULT_BASE_MODEL, MANIFEST, read_manifest
+from models.network import DEFAULT_BASE_MODEL, read_manifest, write_manifest
 
 __all__ = ["canonical_name", "new_version_id", "save_version", "warm_start", "write_model_card"]
 
@@ -94,7 +94,7 @@ def save_version(
         "metrics": {},
         "torch_version": torch.__version__,
     }
-    (root / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    write_manifest(root, manifest)
     write_model_card(root)
     return root
 

@@ -46,6 +46,10 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _db_unavailable(exc: SQLAlchemyError) -> typer.Exit:
+    return _fail(f"database unavailable: {exc.__class__.__name__}: {str(exc).splitlines()[0]}", 1)
+
+
 def _seconds(text: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600}
     return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
@@ -170,9 +174,7 @@ def crawl(
     except (ConfigError, FinsentError) as exc:
         raise _fail(str(exc)) from None
     except SQLAlchemyError as exc:
-        raise _fail(
-            f"database unavailable: {exc.__class__.__name__}: {str(exc).splitlines()[0]}", 1
-        ) from None
+        raise _db_unavailable(exc) from None
     finally:
         if engine is not None:
             engine.dispose()
@@ -225,9 +227,7 @@ def replay_cmd(
     except FinsentError as exc:
         raise _fail(str(exc)) from None
     except SQLAlchemyError as exc:
-        raise _fail(
-            f"database unavailable: {exc.__class__.__name__}: {str(exc).splitlines()[0]}", 1
-        ) from None
+        raise _db_unavailable(exc) from None
     finally:
         if engine is not None:
             engine.dispose()

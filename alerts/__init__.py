@@ -10,11 +10,11 @@
 * :mod:`alerts.quality` -- false alerts/day and detection delay on simulated streams.
 """
 
-from alerts.detectors import Counts, Detection
-from alerts.engine import AlertEngine, AlertEvent
-from alerts.exceptions import AlertsError, RuleFileError
-from alerts.rules import Rule, RuleSet, load_rules, parse_rules
-from alerts.signing import sign, verify_signature
+from finsent.alerts.detectors import Counts, Detection
+from finsent.alerts.engine import AlertEngine, AlertEvent
+from finsent.alerts.exceptions import AlertsError, RuleFileError
+from finsent.alerts.rules import Rule, RuleSet, load_rules, parse_rules
+from finsent.alerts.signing import sign, verify_signature
 
 __all__ = [
     "AlertEngine",

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from alerts.detectors import (
+from finsent.alerts.detectors import (
     Counts,
     Detection,
     detect_negative_surge,
@@ -26,9 +26,9 @@ from alerts.detectors import (
     detect_threshold,
     detect_volume_spike,
 )
-from alerts.exceptions import RuleFileError
-from alerts.lifecycle import AlertState, Change, decide
-from alerts.rules import (
+from finsent.alerts.exceptions import RuleFileError
+from finsent.alerts.lifecycle import AlertState, Change, decide
+from finsent.alerts.rules import (
     NegativeSurgeRule,
     Rule,
     RuleSet,

@@ -7,7 +7,7 @@ Webhook failures are not exceptions to callers: each attempt's outcome is record
 
 from __future__ import annotations
 
-from finsent.errors import ConfigError, FinsentError
+from finsent.core.errors import ConfigError, FinsentError
 
 __all__ = ["AlertsError", "RuleFileError"]
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from alerts.detectors import Detection
-from alerts.rules import Rule
+from finsent.alerts.detectors import Detection
+from finsent.alerts.rules import Rule
 
 __all__ = ["LIVE_STATUSES", "AlertState", "Change", "decide"]
 

@@ -12,11 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-
-from alerts.detectors import Counts
-from alerts.engine import AlertEvent
-from alerts.lifecycle import AlertState, Change
-from alerts.rules import Rule
+from finsent.alerts.detectors import Counts
+from finsent.alerts.engine import AlertEvent
+from finsent.alerts.lifecycle import AlertState, Change
+from finsent.alerts.rules import Rule
 
 __all__ = ["MemoryAggregates", "MemoryAlertStore"]
 

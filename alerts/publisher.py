@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from alerts.engine import AlertEvent
-from stream.records import AlertRecord
+from finsent.alerts.engine import AlertEvent
+
+from finsent.core.records import AlertRecord
 
 __all__ = ["KafkaAlertPublisher", "to_record"]
 

@@ -16,10 +16,9 @@ from statistics import median
 from typing import Any
 
 import numpy as np
-
-from alerts.engine import AlertEngine
-from alerts.memory import MemoryAggregates, MemoryAlertStore
-from alerts.rules import RuleSet
+from finsent.alerts.engine import AlertEngine
+from finsent.alerts.memory import MemoryAggregates, MemoryAlertStore
+from finsent.alerts.rules import RuleSet
 
 __all__ = ["Scenario", "SimulatedMarket", "measure", "render_report"]
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
+from finsent.alerts.exceptions import RuleFileError
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -37,8 +38,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-
-from alerts.exceptions import RuleFileError
 
 __all__ = [
     "NegativeSurgeRule",
@@ -284,7 +283,7 @@ class RuleSet:
 
 def default_rules_path() -> Path:
     """The bundled default rule file (``alerts/data/default_rules.yaml``)."""
-    return Path(str(resources.files("alerts") / "data" / "default_rules.yaml"))
+    return Path(str(resources.files("finsent.alerts") / "data" / "default_rules.yaml"))
 
 
 def load_rules(path: Path | str | None = None, *, topic_labels: Sequence[str] | None = None) -> RuleSet:

@@ -14,16 +14,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from finsent.alerts.engine import AlertEngine, AlertEvent
+from finsent.alerts.exceptions import RuleFileError
+from finsent.alerts.publisher import KafkaAlertPublisher
+from finsent.alerts.rules import RuleSet, load_rules
+from finsent.alerts.store import DbAggregateReader, DbAlertStore
+from finsent.alerts.webhooks import DeliveryOutcome, DeliveryWorker, RetryPolicy
+from finsent.stream.topics import Topics
 from sqlalchemy import Engine
 
-from alerts.engine import AlertEngine, AlertEvent
-from alerts.exceptions import RuleFileError
-from alerts.publisher import KafkaAlertPublisher
-from alerts.rules import RuleSet, load_rules
-from alerts.store import DbAggregateReader, DbAlertStore
-from alerts.webhooks import DeliveryOutcome, DeliveryWorker, RetryPolicy
-from finsent.settings import Settings
-from stream.topics import Topics
+from finsent.core.settings import Settings
 
 __all__ = ["AlertService", "build_engine"]
 
@@ -136,7 +136,7 @@ class AlertService:
                 await clock
 
     async def _follow_stream(self, stop: asyncio.Event, bootstrap: str, topic: str) -> None:
-        from alerts.stream_driver import ScoredWatermark
+        from finsent.alerts.stream_driver import ScoredWatermark
 
         async def on_watermark(mark: datetime) -> None:
             try:

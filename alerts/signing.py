@@ -10,7 +10,7 @@ Every request finsent sends carries::
 A receiver recomputes the HMAC over the raw body bytes with its shared secret, compares in
 constant time, and rejects timestamps older than a tolerance (replays)::
 
-    from alerts.signing import verify_signature
+    from finsent.alerts.signing import verify_signature
     ok = verify_signature(secret, request.headers["X-Finsent-Timestamp"], raw_body,
                           request.headers["X-Finsent-Signature"], tolerance_s=300)
 

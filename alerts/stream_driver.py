@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from stream.records import SchemaError, ScoredArticleRecord
+from finsent.core.records import SchemaError, ScoredArticleRecord
 
 __all__ = ["ScoredWatermark"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from alerts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from finsent.alerts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 
 __all__ = ["ReceivedRequest", "WebhookReceiver"]
 

@@ -24,10 +24,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from finsent.alerts.signing import DELIVERY_HEADER, EVENT_HEADER, signature_headers
+from finsent.storage import alerts_repo
 from sqlalchemy import Engine
-
-from alerts.signing import DELIVERY_HEADER, EVENT_HEADER, signature_headers
-from storage import alerts_repo
 
 __all__ = [
     "DEFAULT_EVENTS",

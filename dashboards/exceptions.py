@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from finsent.errors import ConfigError, FinsentError, RetryableError
+from finsent.core.errors import ConfigError, FinsentError, RetryableError
 
 __all__ = ["DashboardsError", "GrafanaPushError", "PanelSqlError"]
 

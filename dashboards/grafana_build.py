@@ -13,10 +13,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from finsent.dashboards.grafana_sql import PanelSql
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
-
-from dashboards.grafana_sql import PanelSql
 
 __all__ = [
     "DATASOURCE",
@@ -190,7 +189,7 @@ def _status_cell_override() -> list[dict[str, Any]]:
 def build_dashboards(topic_labels: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
     """Every finsent dashboard as Grafana JSON, keyed by uid."""
     if topic_labels is None:
-        from models.labels import TOPIC_LABELS
+        from finsent.models.labels import TOPIC_LABELS
 
         topic_labels = TOPIC_LABELS
     sql = PanelSql(topic_labels)

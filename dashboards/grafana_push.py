@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboards.exceptions import GrafanaPushError
+from finsent.dashboards.exceptions import GrafanaPushError
 
 __all__ = ["FOLDER_TITLE", "FOLDER_UID", "push_dashboards"]
 

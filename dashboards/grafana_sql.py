@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from dashboards.exceptions import PanelSqlError
+from finsent.dashboards.exceptions import PanelSqlError
 
 __all__ = ["PanelSql", "expand_macros", "parse_interval"]
 

@@ -1,7 +1,7 @@
 """finsent: real-time financial news sentiment monitor (app shell: settings, CLI, embedded runtime).
 
 Stages (`ingest`, `stream`, `models`, `storage`, `alerts`, `dashboards`) may import the two leaf
-modules `finsent.errors` and `finsent.settings`; only `finsent.cli` and `finsent.runtime` wire the
+modules `finsent.core.errors` and `finsent.core.settings`; only `finsent.cli` and `finsent.runtime` wire the
 stages together.
 """
 

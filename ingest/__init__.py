@@ -11,12 +11,12 @@ Public entry points:
 * :class:`DemoFeed`, :class:`PlantedEvent` -- synthetic news with plantable bursts.
 """
 
-from ingest.app import build_crawler, build_tagger, sync_sources_table
-from ingest.config import SourcesFile, load_sources, parse_sources
-from ingest.crawler import Crawler, CrawlReport, SourceSummary
-from ingest.demo import DemoCompany, DemoFeed, DemoItem, PlantedEvent, write_corpus
-from ingest.entities import EntityTagger, TickerTable, default_ticker_table
-from ingest.exceptions import (
+from finsent.ingest.app import build_crawler, build_tagger, sync_sources_table
+from finsent.ingest.config import SourcesFile, load_sources, parse_sources
+from finsent.ingest.crawler import Crawler, CrawlReport, SourceSummary
+from finsent.ingest.demo import DemoCompany, DemoFeed, DemoItem, PlantedEvent, write_corpus
+from finsent.ingest.entities import EntityTagger, TickerTable, default_ticker_table
+from finsent.ingest.exceptions import (
     BadItemError,
     BlockedURLError,
     BodyTooLargeError,
@@ -25,15 +25,15 @@ from ingest.exceptions import (
     RobotsDisallowedError,
     SourceConfigError,
 )
-from ingest.fetch import Fetcher, FetchPolicy
-from ingest.items import Article, BadItem, PollResult, RawItem
-from ingest.normalize import Normalizer
-from ingest.publish import KafkaSender, OutboxPublisher, PublishStats
-from ingest.replay import ReplayStats, load_records, publish_records, replay
-from ingest.scheduler import run_scheduled
-from ingest.sources import PollContext, Source
-from ingest.store import ArticleStore, MemoryArticleStore
-from ingest.urls import canonical_url
+from finsent.ingest.fetch import Fetcher, FetchPolicy
+from finsent.ingest.items import Article, BadItem, PollResult, RawItem
+from finsent.ingest.normalize import Normalizer
+from finsent.ingest.publish import KafkaSender, OutboxPublisher, PublishStats
+from finsent.ingest.replay import ReplayStats, load_records, publish_records, replay
+from finsent.ingest.scheduler import run_scheduled
+from finsent.ingest.sources import PollContext, Source
+from finsent.ingest.store import ArticleStore, MemoryArticleStore
+from finsent.ingest.urls import canonical_url
 
 __all__ = [
     "Article",

@@ -9,20 +9,20 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
+from finsent.ingest.config import DemoSourceConfig, SourcesFile
+from finsent.ingest.crawler import Crawler
+from finsent.ingest.demo import DemoFeed
+from finsent.ingest.entities import CompanyInfo, EntityTagger, TickerTable
+from finsent.ingest.fetch import Fetcher, FetchPolicy, MemoryCrawlState, SqlCrawlState
+from finsent.ingest.normalize import Normalizer
+from finsent.ingest.publish import KafkaSender, OutboxPublisher
+from finsent.ingest.sources import build_sources
+from finsent.ingest.store import ArticleStore, MemoryArticleStore, MemoryDeadLetters, SqlDeadLetters
+from finsent.storage.schema import Source as SourceRow
 from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert
 
-from finsent.settings import Settings
-from ingest.config import DemoSourceConfig, SourcesFile
-from ingest.crawler import Crawler
-from ingest.demo import DemoFeed
-from ingest.entities import CompanyInfo, EntityTagger, TickerTable
-from ingest.fetch import Fetcher, FetchPolicy, MemoryCrawlState, SqlCrawlState
-from ingest.normalize import Normalizer
-from ingest.publish import KafkaSender, OutboxPublisher
-from ingest.sources import build_sources
-from ingest.store import ArticleStore, MemoryArticleStore, MemoryDeadLetters, SqlDeadLetters
-from storage.schema import Source as SourceRow
+from finsent.core.settings import Settings
 
 __all__ = ["build_crawler", "build_tagger", "sync_sources_table"]
 

@@ -19,9 +19,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ingest.exceptions import SourceConfigError
-from ingest.text import lead
-from stream.records import EntityMention
+from finsent.ingest.exceptions import SourceConfigError
+from finsent.ingest.text import lead
+
+from finsent.core.records import EntityMention
 
 __all__ = ["CompanyInfo", "EntityTagger", "TickerTable", "default_ticker_table"]
 
@@ -129,7 +130,7 @@ def default_ticker_table() -> TickerTable:
     """The bundled table (``ingest/data/tickers.csv``), loaded once."""
     global _DEFAULT
     if _DEFAULT is None:
-        text = resources.files("ingest").joinpath("data/tickers.csv").read_text(encoding="utf-8")
+        text = resources.files("finsent.ingest").joinpath("data/tickers.csv").read_text(encoding="utf-8")
         _DEFAULT = TickerTable(_parse_rows(csv.DictReader(text.splitlines()), "ingest/data/tickers.csv"))
     return _DEFAULT
 

@@ -1,17 +1,17 @@
 """Exceptions of the ingest stage, split by what the caller should do.
 
-* :class:`SourceConfigError` -- the sources file is invalid (a :class:`~finsent.errors.ConfigError`):
+* :class:`SourceConfigError` -- the sources file is invalid (a :class:`~finsent.core.errors.ConfigError`):
   fail at start-up naming the bad field.
 * :class:`BadItemError` and its subclasses -- one item or one response can never be processed as
-  it is (a :class:`~finsent.errors.BadDataError`): count it, log it, dead-letter it, carry on.
-* :class:`FetchError` -- a peer is unavailable or slow (a :class:`~finsent.errors.RetryableError`):
+  it is (a :class:`~finsent.core.errors.BadDataError`): count it, log it, dead-letter it, carry on.
+* :class:`FetchError` -- a peer is unavailable or slow (a :class:`~finsent.core.errors.RetryableError`):
   retried with backoff now, and the source is polled again later.
 * :class:`PublishError` -- the broker did not acknowledge; rows stay in the outbox.
 """
 
 from __future__ import annotations
 
-from finsent.errors import BadDataError, ConfigError, RetryableError
+from finsent.core.errors import BadDataError, ConfigError, RetryableError
 
 __all__ = [
     "BadItemError",

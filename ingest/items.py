@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from stream.records import ArticleRecord, EntityMention
+from finsent.core.records import ArticleRecord, EntityMention
 
 __all__ = ["Article", "BadItem", "PollResult", "RawItem"]
 

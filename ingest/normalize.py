@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-from ingest.entities import EntityTagger
-from ingest.exceptions import BadItemError
-from ingest.items import Article, RawItem
-from ingest.simhash import simhash
-from ingest.text import MAX_TITLE_CHARS, clean_text, detect_language, lead
-from ingest.times import published_or_estimated
-from ingest.urls import canonical_url, resolve_url
+from finsent.ingest.entities import EntityTagger
+from finsent.ingest.exceptions import BadItemError
+from finsent.ingest.items import Article, RawItem
+from finsent.ingest.simhash import simhash
+from finsent.ingest.text import MAX_TITLE_CHARS, clean_text, detect_language, lead
+from finsent.ingest.times import published_or_estimated
+from finsent.ingest.urls import canonical_url, resolve_url
 
 __all__ = ["Normalizer", "article_id", "content_hash", "story_text"]
 

@@ -22,17 +22,17 @@ from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 
+from finsent.ingest.config import FieldMap
+from finsent.ingest.entities import EntityTagger
+from finsent.ingest.items import Article, BadItem, RawItem
+from finsent.ingest.normalize import Normalizer
+from finsent.ingest.publish import KafkaSender, OutboxPublisher
+from finsent.ingest.sources.file import iter_file_items
+from finsent.ingest.store import ArticleStore, DeadLetterSink, MemoryDeadLetters, SqlDeadLetters
 from sqlalchemy import Engine
 
-from finsent.errors import BadDataError
-from ingest.config import FieldMap
-from ingest.entities import EntityTagger
-from ingest.items import Article, BadItem, RawItem
-from ingest.normalize import Normalizer
-from ingest.publish import KafkaSender, OutboxPublisher
-from ingest.sources.file import iter_file_items
-from ingest.store import ArticleStore, DeadLetterSink, MemoryDeadLetters, SqlDeadLetters
-from stream.records import ArticleRecord
+from finsent.core.errors import BadDataError
+from finsent.core.records import ArticleRecord
 
 __all__ = ["ReplayStats", "load_records", "publish_records", "replay"]
 

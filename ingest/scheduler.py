@@ -10,9 +10,8 @@ from datetime import UTC, datetime
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-
-from ingest.crawler import Crawler, SourceSummary
-from ingest.sources.base import Source
+from finsent.ingest.crawler import Crawler, SourceSummary
+from finsent.ingest.sources.base import Source
 
 __all__ = ["run_scheduled"]
 

@@ -6,7 +6,7 @@ import ipaddress
 import socket
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from ingest.exceptions import BlockedURLError, FetchError
+from finsent.ingest.exceptions import BlockedURLError, FetchError
 
 __all__ = ["TRACKING_PARAMS", "canonical_url", "check_url_allowed", "is_public_address", "resolve_url"]
 

@@ -2,7 +2,7 @@
 
 Public surface::
 
-    from models import Classifier, Score, compose_text, TOPIC_LABELS, SENTIMENT_LABELS
+    from finsent.models import Classifier, Score, compose_text, TOPIC_LABELS, SENTIMENT_LABELS
     clf = Classifier.load(path)            # a model version directory
     clf.predict(["Apple beats estimates"]) # -> [Score(...)]
 
@@ -12,16 +12,16 @@ or trained.
 
 from __future__ import annotations
 
-from models.exceptions import (
+from finsent.models.exceptions import (
     DataFormatError,
     EmptyTextError,
     ModelLoadError,
     ModelsError,
     RegistryError,
 )
-from models.inference import Classifier, Score
-from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
-from models.text import compose_text, normalize_text
+from finsent.models.inference import Classifier, Score
+from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
+from finsent.models.text import compose_text, normalize_text
 
 __all__ = [
     "SENTIMENT_LABELS",

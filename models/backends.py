@@ -9,12 +9,11 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from models.exceptions import ModelLoadError
+from finsent.models.exceptions import ModelLoadError
 
 if TYPE_CHECKING:
     import numpy as np
-
-    from models.network import LoadedModel
+    from finsent.models.network import LoadedModel
 
 __all__ = [
     "AUTO_CPU_BACKEND",
@@ -101,7 +100,7 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 def auto_cpu_backend(manifest: dict[str, Any]) -> str:
     """The CPU path ``auto`` picks for a version: its distilled variant where that passed its
     quality gate (macro-F1 within 0.5 points of fp32), else :data:`AUTO_CPU_BACKEND`."""
-    from models.distill import gate_passed
+    from finsent.models.distill import gate_passed
 
     return "distilled" if gate_passed(manifest) else AUTO_CPU_BACKEND
 
@@ -130,7 +129,7 @@ def make_backend(
         return TorchBackend(model, f"cuda-{'bf16' if dtype == torch.bfloat16 else 'fp16'}", "cuda", dtype)
     choice = auto_cpu_backend(loaded.manifest) if cpu_backend == "auto" else cpu_backend
     if choice == "distilled":
-        from models.distill import load_distilled
+        from finsent.models.distill import load_distilled
 
         return TorchBackend(load_distilled(loaded), "distilled")
     if choice == "fp32":

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from models.data import Example
+from finsent.models.data import Example
 
 __all__ = ["CachedBatches", "TokenBatches", "batch_order"]
 
@@ -15,7 +15,7 @@ class TokenBatches:
     """Pre-tokenised examples, padded per batch."""
 
     def __init__(self, tokenizer: Any, examples: Sequence[Example], max_length: int) -> None:
-        from models.text import normalize_text
+        from finsent.models.text import normalize_text
 
         enc = tokenizer([normalize_text(e.text) for e in examples], truncation=True, max_length=max_length)
         self.ids: list[list[int]] = enc["input_ids"]

@@ -33,8 +33,8 @@ def bench_texts(
     path: str | Path, n: int, tokenizer: Any, *, min_tokens: int = 10, max_tokens: int = 60
 ) -> list[str]:
     """Up to ``n`` normalised texts of ``min_tokens``..``max_tokens`` tokens from a labeled file."""
-    from models.data import read_dataset
-    from models.text import normalize_text
+    from finsent.models.data import read_dataset
+    from finsent.models.text import normalize_text
 
     p = Path(path)
     task = "topic" if "topic" in p.parts else "sentiment"
@@ -51,9 +51,8 @@ def bench_texts(
 def export_pipeline_model(model_path: str | Path, out_dir: Path) -> Path:
     """The same encoder + sentiment head as a ``BertForSequenceClassification`` directory."""
     import torch
+    from finsent.models.network import load_version, resolve_base_model
     from transformers import AutoConfig, AutoModelForSequenceClassification
-
-    from models.network import load_version, resolve_base_model
 
     loaded = load_version(model_path)
     base = resolve_base_model(loaded.manifest.get("base_model"))
@@ -87,7 +86,7 @@ def _measure(method: str, model_path: str, hf_dir: str, texts: list[str], thread
         else:
             pipe(texts, batch_size=64)
     else:
-        from models.inference import Classifier
+        from finsent.models.inference import Classifier
 
         device = "cuda" if method.startswith("engine-cuda") else "cpu"
         backend = method.removeprefix("engine-") if device == "cpu" else "auto"
@@ -111,11 +110,10 @@ def run_inference_bench(
     cuda: bool = False,
 ) -> dict[str, Any]:
     """Run every method on the same texts and return figures and ratios (JSON-ready)."""
+    from finsent.models.backends import auto_cpu_backend
+    from finsent.models.distill import has_distilled
+    from finsent.models.network import read_manifest, resolve_base_model
     from transformers import AutoTokenizer
-
-    from models.backends import auto_cpu_backend
-    from models.distill import has_distilled
-    from models.network import read_manifest, resolve_base_model
 
     manifest = read_manifest(model_path)
     if backends is None:

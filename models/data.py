@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from models.exceptions import DataFormatError
-from models.labels import SENTIMENT_LABELS, TWITTER_SENTIMENT_MAP, sentiment_index, topic_index
+from finsent.models.exceptions import DataFormatError
+from finsent.models.labels import SENTIMENT_LABELS, TWITTER_SENTIMENT_MAP, sentiment_index, topic_index
 
 __all__ = [
     "BadRow",

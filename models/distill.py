@@ -21,12 +21,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.batching import TokenBatches, batch_order
-from models.exceptions import ModelLoadError
+from finsent.models.batching import TokenBatches, batch_order
+from finsent.models.exceptions import ModelLoadError
 
 if TYPE_CHECKING:
-    from models.data import Example, LoadResult
-    from models.network import DualHeadModel, LoadedModel
+    from finsent.models.data import Example, LoadResult
+    from finsent.models.network import DualHeadModel, LoadedModel
 
 __all__ = [
     "DISTILLED_FILE",
@@ -90,9 +90,8 @@ def _truncate(encoder: Any, layers: Sequence[int]) -> Any:
 
 
 def _student(teacher: DualHeadModel, config: DistillConfig) -> DualHeadModel:
+    from finsent.models.network import DualHeadModel
     from peft import LoraConfig, get_peft_model
-
-    from models.network import DualHeadModel
 
     enc = get_peft_model(
         _truncate(teacher.encoder, config.layers),
@@ -135,9 +134,8 @@ def _export(student: DualHeadModel) -> dict[str, Any]:
 def load_distilled(loaded: LoadedModel) -> DualHeadModel:
     """The distilled variant of a loaded version, as a plain fp32 model (deltas merged)."""
     import torch
+    from finsent.models.network import DualHeadModel
     from safetensors.torch import load_file
-
-    from models.network import DualHeadModel
 
     path = loaded.path / DISTILLED_FILE
     if not has_distilled(loaded.path, loaded.manifest):
@@ -225,12 +223,11 @@ def distill(
     best mean dev macro-F1 (dev split carved from ``examples``) is kept.
     """
     import torch
+    from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
+    from finsent.models.network import load_version, update_manifest
+    from finsent.models.training import _class_weights, _seed_all, evaluate_logits, split_dev
     from safetensors.torch import save_file
     from tqdm.auto import tqdm
-
-    from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
-    from models.network import load_version, update_manifest
-    from models.training import _class_weights, _seed_all, evaluate_logits, split_dev
 
     say = on_log or log.info
     _seed_all(config.seed)
@@ -297,10 +294,10 @@ def gate_distilled(
 ) -> dict[str, Any]:
     """Evaluate fp32 and the distilled variant on labeled data; record whether every dataset's
     macro-F1 stayed within ``max_drop`` of fp32 (the gate ``cpu_backend="auto"`` reads)."""
-    from models.evaluation import metrics_from_probs
-    from models.inference import Classifier
-    from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
-    from models.network import read_manifest, update_manifest
+    from finsent.models.evaluation import metrics_from_probs
+    from finsent.models.inference import Classifier
+    from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
+    from finsent.models.network import read_manifest, update_manifest
 
     root = Path(version_path)
     spec = read_manifest(root).get("distilled")

@@ -8,11 +8,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.data import LoadResult, Task
-from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
+from finsent.models.data import LoadResult, Task
+from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
 
 if TYPE_CHECKING:
-    from models.inference import Classifier
+    from finsent.models.inference import Classifier
 
 __all__ = ["EvalReport", "evaluate", "expected_calibration_error", "metrics_from_probs"]
 
@@ -131,7 +131,7 @@ def evaluate(
 
 
 def _write(report: EvalReport, m: dict[str, Any], out: Path) -> None:
-    from models.plots import plot_confusion, plot_reliability
+    from finsent.models.plots import plot_confusion, plot_reliability
 
     out.mkdir(parents=True, exist_ok=True)
     cm_path = out / f"{report.task}_confusion_matrix.png"

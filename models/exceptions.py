@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from finsent.errors import BadDataError, ConfigError, FinsentError
+from finsent.core.errors import BadDataError, ConfigError, FinsentError
 
 __all__ = [
     "DataFormatError",

@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.exceptions import EmptyTextError
-from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
-from models.text import normalize_text
+from finsent.models.exceptions import EmptyTextError
+from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
+from finsent.models.text import normalize_text
 
 if TYPE_CHECKING:
     import numpy as np
-
-    from models.backends import Backend
+    from finsent.models.backends import Backend
 
 __all__ = ["Classifier", "Score"]
 
@@ -97,8 +96,8 @@ class Classifier:
         Returns:
             The classifier.
         """
-        from models.backends import make_backend
-        from models.network import load_version
+        from finsent.models.backends import make_backend
+        from finsent.models.network import load_version
 
         loaded = load_version(path)
         backend = make_backend(loaded, device=device, cpu_backend=cpu_backend, cache_dir=cache_dir)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.exceptions import ModelLoadError
-from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
+from finsent.models.exceptions import ModelLoadError
+from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
 
 if TYPE_CHECKING:
     import torch

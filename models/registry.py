@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from models.exceptions import RegistryError
+from finsent.models.exceptions import RegistryError
 
 __all__ = [
     "DEFAULT_MODEL_DIR",
@@ -151,7 +151,7 @@ def _as_index(engine_or_index: Any) -> RegistryIndex:
     if _index_factory is None:
         raise RegistryError(
             "no registry index for a database engine: call models.registry.set_index_factory("
-            "storage.model_registry.SqlModelIndex) first (the finsent CLI does)"
+            "finsent.storage.model_registry.SqlModelIndex) first (the finsent CLI does)"
         )
     return _index_factory(engine_or_index)
 
@@ -168,7 +168,7 @@ class ModelRegistry:
     ) -> ModelRecord:
         """Copy a version directory into the store (unless already there) and index it as candidate."""
         src = Path(version_dir).resolve()
-        from models.network import read_manifest  # torch-heavy module: only when copying a version
+        from finsent.models.network import read_manifest  # torch-heavy module: only when copying a version
 
         manifest = read_manifest(src)
         version = str(manifest["version"])
@@ -259,7 +259,7 @@ def ensure_default_registered(engine: Any, store_dir: str | Path) -> ModelRecord
     current = registry.production()
     if current is not None:
         return current
-    from models.network import read_manifest  # torch-heavy module: keep the CLI start fast
+    from finsent.models.network import read_manifest  # torch-heavy module: keep the CLI start fast
 
     version = str(read_manifest(DEFAULT_MODEL_DIR)["version"])
     if registry.index.get(version) is None:

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.batching import CachedBatches, TokenBatches, batch_order
-from models.data import Example, data_fingerprint
-from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
+from finsent.models.batching import CachedBatches, TokenBatches, batch_order
+from finsent.models.data import Example, data_fingerprint
+from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
 
 __all__ = ["TrainConfig", "TrainResult", "split_dev", "train"]
 
@@ -244,7 +244,7 @@ def train(
     bar.close()
     if best[1] is not None:
         model.load_state_dict(best[1], strict=False)
-    from models.versions import new_version_id
+    from finsent.models.versions import new_version_id
 
     vid = version or new_version_id()
     path = _save(model, tokenizer, out_dir, vid, config, best[2], history, examples, train_ex, dev_ex)
@@ -263,7 +263,7 @@ def _save(
     train_ex: Sequence[Example],
     dev_ex: Sequence[Example],
 ) -> Path:
-    from models.versions import new_version_id, save_version
+    from finsent.models.versions import new_version_id, save_version
 
     return save_version(
         model,
@@ -280,8 +280,8 @@ def _save(
 
 
 def _init_model(config: TrainConfig) -> tuple[Any, Any]:
-    from models.network import build_model
-    from models.versions import warm_start
+    from finsent.models.network import build_model
+    from finsent.models.versions import warm_start
 
     if config.init_from:
         return warm_start(config.init_from, config)

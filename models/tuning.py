@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from models.data import Example, Task
+from finsent.models.data import Example, Task
 
 __all__ = ["best_offsets", "tune_head_bias"]
 
@@ -55,11 +55,10 @@ def tune_head_bias(
 ) -> dict[str, Any]:
     """Fold dev-tuned logit offsets into ``task``'s head bias of a saved version (in place)."""
     import torch
+    from finsent.models.network import load_version, update_manifest
+    from finsent.models.text import normalize_text
+    from finsent.models.versions import write_model_card
     from safetensors.torch import load_file, save_file
-
-    from models.network import load_version, update_manifest
-    from models.text import normalize_text
-    from models.versions import write_model_card
 
     root = Path(version_dir)
     loaded = load_version(root)

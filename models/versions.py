@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
-from models.network import DEFAULT_BASE_MODEL, read_manifest, write_manifest
+from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
+from finsent.models.network import DEFAULT_BASE_MODEL, read_manifest, write_manifest
 
 __all__ = ["canonical_name", "new_version_id", "save_version", "warm_start", "write_model_card"]
 
@@ -118,10 +118,9 @@ def _parent_version(init_from: str | None) -> str | None:
 
 def warm_start(path: str | Path, config: Any) -> tuple[Any, Any]:
     """A trainable model initialised from a saved version (same adapter/encoder kind)."""
+    from finsent.models.network import DualHeadModel, _load_encoder, resolve_base_model
     from safetensors.torch import load_file
     from transformers import AutoTokenizer
-
-    from models.network import DualHeadModel, _load_encoder, resolve_base_model
 
     root = Path(path)
     manifest = read_manifest(root)

@@ -1,11 +1,11 @@
 """PostgreSQL storage: schema, migrations, engines and bulk idempotent writes.
 
-Imports no other finsent stage (only ``finsent.errors`` / ``finsent.settings``).
+Imports no other finsent stage (only ``finsent.core.errors`` / ``finsent.core.settings``).
 """
 
 from __future__ import annotations
 
-from storage.db import (
+from finsent.storage.db import (
     current_revision,
     downgrade,
     head_revision,
@@ -16,14 +16,14 @@ from storage.db import (
     truncate_all,
     upgrade,
 )
-from storage.exceptions import (
+from finsent.storage.exceptions import (
     MigrationError,
     StorageDataError,
     StorageError,
     StorageUnavailableError,
     translate_errors,
 )
-from storage.repository import bulk_upsert, insert_dead_letter, upsert_articles, upsert_scores
+from finsent.storage.repository import bulk_upsert, insert_dead_letter, upsert_articles, upsert_scores
 
 __all__ = [
     "MigrationError",

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from finsent.storage.api_queries import Page, count_rows
+from finsent.storage.schema import Alert, ModelVersion, WebhookSubscription
 from sqlalchemy import ColumnElement, Connection, and_, or_, select, true
-
-from storage.api_queries import Page, count_rows
-from storage.schema import Alert, ModelVersion, WebhookSubscription
 
 __all__ = [
     "ALERT_SORTS",

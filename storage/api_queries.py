@@ -13,6 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from finsent.storage.schema import (
+    AggEntity,
+    AggTopic,
+    Alert,
+    Article,
+    DeadLetter,
+    Label,
+    ModelVersion,
+    Score,
+)
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -23,17 +33,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-)
-
-from storage.schema import (
-    AggEntity,
-    AggTopic,
-    Alert,
-    Article,
-    DeadLetter,
-    Label,
-    ModelVersion,
-    Score,
 )
 
 __all__ = [

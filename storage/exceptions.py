@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import exc as sa_exc
 
-from finsent.errors import BadDataError, FinsentError, RetryableError
+from finsent.core.errors import BadDataError, FinsentError, RetryableError
 
 __all__ = [
     "MigrationError",

@@ -10,10 +10,9 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from finsent.storage.exceptions import translate_errors
+from finsent.storage.schema import Article, Label, Score
 from sqlalchemy import Connection, and_, func, insert, select
-
-from storage.exceptions import translate_errors
-from storage.schema import Article, Label, Score
 
 __all__ = [
     "LABEL_COLUMNS",

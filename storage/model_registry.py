@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
+from finsent.storage.db import transaction
+from finsent.storage.schema import ModelVersion
 from sqlalchemy import Engine, Table, func, insert, select, update
-
-from storage.db import transaction
-from storage.schema import ModelVersion
 
 __all__ = ["SqlModelIndex"]
 

@@ -3,7 +3,9 @@
 Light on import: the topic names and message schemas are importable without Faust or torch.
 """
 
-from stream.records import (
+from finsent.stream.topics import DLQ_HEADERS, Topics
+
+from finsent.core.records import (
     AlertRecord,
     ArticleRecord,
     EntityMention,
@@ -11,7 +13,6 @@ from stream.records import (
     ScoredArticleRecord,
     decode,
 )
-from stream.topics import DLQ_HEADERS, Topics
 
 __all__ = [
     "DLQ_HEADERS",

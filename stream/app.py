@@ -10,9 +10,9 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from stream.config import StreamConfig
-from stream.messages import InboundMessage, OutboundMessage
-from stream.metrics import StreamMetrics
+from finsent.stream.config import StreamConfig
+from finsent.stream.messages import InboundMessage, OutboundMessage
+from finsent.stream.metrics import StreamMetrics
 
 __all__ = ["FaustPublisher", "LagTracker", "create_app"]
 

@@ -28,13 +28,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from finsent.stream.exceptions import ModelUnavailableError
+from finsent.stream.harness import (
+    ArticlePublisher,
+    WorkerProcess,
+    make_articles,
+    promote_version,
+    wait_for_scores,
+)
+from finsent.stream.topics import Topics
 from sqlalchemy import Engine, bindparam, text
 
-from finsent.settings import Settings
-from stream.exceptions import ModelUnavailableError
-from stream.harness import ArticlePublisher, WorkerProcess, make_articles, promote_version, wait_for_scores
-from stream.records import ArticleRecord, ScoredArticleRecord
-from stream.topics import Topics
+from finsent.core.records import ArticleRecord, ScoredArticleRecord
+from finsent.core.settings import Settings
 
 __all__ = ["PipelineBenchConfig", "render_table", "run_pipeline_bench"]
 
@@ -221,7 +227,7 @@ class _ScratchDatabase:
         self.engine: Engine
 
     def __enter__(self) -> _ScratchDatabase:
-        from storage.db import make_engine, upgrade
+        from finsent.storage.db import make_engine, upgrade
 
         admin = make_engine(self._admin_url, pool_size=1, isolation_level="AUTOCOMMIT")
         try:
@@ -234,7 +240,7 @@ class _ScratchDatabase:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        from storage.db import make_engine
+        from finsent.storage.db import make_engine
 
         self.engine.dispose()
         admin = make_engine(self._admin_url, pool_size=1, isolation_level="AUTOCOMMIT")
@@ -246,8 +252,8 @@ class _ScratchDatabase:
 
 
 def _production_model_path(database_url: str) -> Path:
-    from storage.db import make_engine
-    from stream.model_watch import production_model
+    from finsent.storage.db import make_engine
+    from finsent.stream.model_watch import production_model
 
     engine = make_engine(database_url, pool_size=1)
     try:
@@ -256,7 +262,7 @@ def _production_model_path(database_url: str) -> Path:
         engine.dispose()
     if found is not None:
         return Path(found.path)
-    from models.registry import DEFAULT_MODEL_DIR
+    from finsent.models.registry import DEFAULT_MODEL_DIR
 
     if (DEFAULT_MODEL_DIR / "finsent_model.json").is_file():
         return DEFAULT_MODEL_DIR
@@ -266,7 +272,7 @@ def _production_model_path(database_url: str) -> Path:
 def _standalone_rate(
     settings: Settings, model_path: Path, articles: Sequence[ArticleRecord], batch_size: int
 ) -> tuple[float, str]:
-    from models import Classifier, compose_text
+    from finsent.models import Classifier, compose_text
 
     clf = Classifier.load(
         model_path,

@@ -6,8 +6,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from finsent.settings import Settings
-from stream.topics import Topics
+from finsent.stream.topics import Topics
+
+from finsent.core.settings import Settings
 
 __all__ = ["StreamConfig"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from finsent.errors import ConfigError, FinsentError
+from finsent.core.errors import ConfigError, FinsentError
 
 __all__ = ["ModelBrokenError", "ModelUnavailableError", "StreamError"]
 

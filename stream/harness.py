@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from sqlalchemy import Engine, bindparam, text
 
-from stream.records import ArticleRecord, EntityMention
+from finsent.core.records import ArticleRecord, EntityMention
 
 __all__ = [
     "ArticlePublisher",
@@ -308,8 +308,8 @@ def promote_version(engine: Engine, version_dir: str | Path, store_dir: str | Pa
     Returns:
         The promoted version id.
     """
-    from models.registry import ModelRegistry
-    from storage.model_registry import SqlModelIndex
+    from finsent.models.registry import ModelRegistry
+    from finsent.storage.model_registry import SqlModelIndex
 
     registry = ModelRegistry(SqlModelIndex(engine), store_dir)
     record = registry.register(version_dir, copy=False)
@@ -344,7 +344,7 @@ def build_model_version(dest: Path, version: str, *, source: Path | None = None)
             (tmp / "finsent_model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         else:
             _train_tiny(tmp, version)
-        from models import Classifier
+        from finsent.models import Classifier
 
         Classifier.load(tmp, device="cpu").predict(["warm-up headline"])
         tmp.rename(dest)
@@ -353,8 +353,8 @@ def build_model_version(dest: Path, version: str, *, source: Path | None = None)
 
 
 def _train_tiny(out: Path, version: str) -> None:
-    from models.data import Example
-    from models.training import TrainConfig, train
+    from finsent.models.data import Example
+    from finsent.models.training import TrainConfig, train
 
     titles = [a.title for a in make_articles(48, seed=7)]
     examples = [Example(t, topic=i % 20, sentiment=i % 3) for i, t in enumerate(titles)]

@@ -47,7 +47,5 @@ def logging_config(level: str = "INFO", *, json_lines: bool = True) -> dict[str,
             "stderr": {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}
         },
         "root": {"handlers": ["stderr"], "level": "WARNING"},
-        "loggers": {
-            name: {"level": level} for name in ("stream", "storage", "models", "finsent", "faust.worker")
-        },
+        "loggers": {name: {"level": level} for name in ("finsent", "faust.worker")},
     }

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stream.records import ArticleRecord, SchemaError
-from stream.topics import DLQ_HEADERS
+from finsent.stream.topics import DLQ_HEADERS
+
+from finsent.core.records import ArticleRecord, SchemaError
 
 __all__ = ["DeadLetter", "InboundMessage", "OutboundMessage", "decode_batch"]
 

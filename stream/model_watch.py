@@ -13,13 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from finsent.storage.exceptions import StorageUnavailableError, translate_errors
+from finsent.storage.schema import ModelVersion
+from finsent.stream.exceptions import ModelUnavailableError
+from finsent.stream.inference import ClassifierLike, ModelRunner
+from finsent.stream.metrics import StreamMetrics
 from sqlalchemy import Engine, select
-
-from storage.exceptions import StorageUnavailableError, translate_errors
-from storage.schema import ModelVersion
-from stream.exceptions import ModelUnavailableError
-from stream.inference import ClassifierLike, ModelRunner
-from stream.metrics import StreamMetrics
 
 __all__ = ["ModelWatcher", "ProductionModel", "classifier_loader", "production_model"]
 
@@ -52,7 +51,7 @@ def classifier_loader(
     """A function that loads ``models.Classifier`` from a version directory with these options."""
 
     def load(path: str) -> ClassifierLike:
-        from models import Classifier  # heavy (torch, onnxruntime): imported on the inference thread
+        from finsent.models import Classifier  # heavy (torch, onnxruntime): imported on the inference thread
 
         classifier: ClassifierLike = Classifier.load(
             path, device=device, cpu_backend=cpu_backend, max_length=max_length, batch_size=batch_size
@@ -112,7 +111,7 @@ class ModelWatcher:
         return found
 
     def _register_default(self) -> None:
-        from models.registry import ensure_default_registered
+        from finsent.models.registry import ensure_default_registered
 
         assert self._model_store is not None
         ensure_default_registered(self._engine, self._model_store)

@@ -22,14 +22,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from models.text import compose_text
-from stream.inference import ModelRunner
-from stream.messages import DeadLetter, InboundMessage, OutboundMessage, decode_batch
-from stream.metrics import StreamMetrics
-from stream.model_watch import ModelWatcher
-from stream.records import ArticleRecord, ScoredArticleRecord
-from stream.sink import ScoredItem, ScoreSink
-from stream.topics import Topics
+from finsent.models.text import compose_text
+from finsent.stream.inference import ModelRunner
+from finsent.stream.messages import DeadLetter, InboundMessage, OutboundMessage, decode_batch
+from finsent.stream.metrics import StreamMetrics
+from finsent.stream.model_watch import ModelWatcher
+from finsent.stream.sink import ScoredItem, ScoreSink
+from finsent.stream.topics import Topics
+
+from finsent.core.records import ArticleRecord, ScoredArticleRecord
 
 __all__ = ["BatchReport", "PreparedBatch", "Publisher", "ScoringPipeline", "scored_record"]
 

@@ -9,19 +9,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from finsent.storage.db import make_engine
+from finsent.storage.exceptions import StorageUnavailableError
+from finsent.stream.agents.scoring import register_scoring_agent
+from finsent.stream.app import FaustPublisher, LagTracker, create_app
+from finsent.stream.config import StreamConfig
+from finsent.stream.inference import ClassifierLike, ModelRunner
+from finsent.stream.logs import logging_config
+from finsent.stream.metrics import StreamMetrics
+from finsent.stream.model_watch import ModelWatcher, classifier_loader
+from finsent.stream.pipeline import ScoringPipeline
+from finsent.stream.sink import ScoreSink
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential, wait_random
-
-from storage.db import make_engine
-from storage.exceptions import StorageUnavailableError
-from stream.agents.scoring import register_scoring_agent
-from stream.app import FaustPublisher, LagTracker, create_app
-from stream.config import StreamConfig
-from stream.inference import ClassifierLike, ModelRunner
-from stream.logs import logging_config
-from stream.metrics import StreamMetrics
-from stream.model_watch import ModelWatcher, classifier_loader
-from stream.pipeline import ScoringPipeline
-from stream.sink import ScoreSink
 
 __all__ = ["ScoringWorker"]
 

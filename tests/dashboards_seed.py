@@ -15,12 +15,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from finsent.models.labels import TOPIC_LABELS
+from finsent.storage.aggregates import refresh_buckets
+from finsent.storage.repository import upsert_articles, upsert_scores
+from finsent.storage.schema import Alert, DeadLetter, ModelVersion, Source
 from sqlalchemy import Engine, insert
-
-from models.labels import TOPIC_LABELS
-from storage.aggregates import refresh_buckets
-from storage.repository import upsert_articles, upsert_scores
-from storage.schema import Alert, DeadLetter, ModelVersion, Source
 
 __all__ = [
     "API_TOKEN",

@@ -1,5 +1,5 @@
 """finsent's HTTP API and live page (FastAPI): ``create_app(settings, engine)``."""
 
-from dashboards.api.app import WEB_DIR, create_app
+from finsent.dashboards.api.app import WEB_DIR, create_app
 
 __all__ = ["WEB_DIR", "create_app"]

@@ -9,12 +9,12 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from finsent.dashboards.api import health, routes_alerts, routes_articles, routes_labels
+from finsent.dashboards.api.deps import ApiState
 from sqlalchemy.engine import Engine
 
-from dashboards.api import health, routes_alerts, routes_articles, routes_labels
-from dashboards.api.deps import ApiState
-from finsent.errors import ConfigError
-from finsent.settings import Settings
+from finsent.core.errors import ConfigError
+from finsent.core.settings import Settings
 
 __all__ = ["WEB_DIR", "create_app"]
 
@@ -27,7 +27,7 @@ webhook subscriptions, the labelling queue and the model registry. Write endpoin
 
 
 def _topic_labels() -> tuple[str, ...]:
-    from models.labels import TOPIC_LABELS
+    from finsent.models.labels import TOPIC_LABELS
 
     return tuple(TOPIC_LABELS)
 

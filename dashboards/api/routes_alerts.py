@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
-
-from dashboards.api import writes
-from dashboards.api.deps import Conn, Range, ReadAuth, WriteAuth
-from dashboards.api.schemas import AckIn, AlertOut, AlertPage, WebhookCreated, WebhookIn, WebhookOut
-from storage import api_admin_queries as q
+from finsent.dashboards.api import writes
+from finsent.dashboards.api.deps import Conn, Range, ReadAuth, WriteAuth
+from finsent.dashboards.api.schemas import AckIn, AlertOut, AlertPage, WebhookCreated, WebhookIn, WebhookOut
+from finsent.storage import api_admin_queries as q
 
 __all__ = ["router"]
 

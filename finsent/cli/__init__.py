@@ -18,7 +18,7 @@ from finsent.cli import (
     stream_cmd,
 )
 from finsent.cli.common import bench_app, console, load_settings
-from finsent.settings import mask_secrets
+from finsent.core.settings import mask_secrets
 
 __all__ = ["app", "main"]
 

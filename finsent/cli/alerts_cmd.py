@@ -15,8 +15,8 @@ import typer
 from rich.table import Table
 
 from finsent.cli.common import console, err_console, load_settings
-from finsent.errors import FinsentError
-from finsent.settings import Settings
+from finsent.core.errors import FinsentError
+from finsent.core.settings import Settings
 
 __all__ = ["register"]
 
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _topic_labels() -> tuple[str, ...]:
-    from models import TOPIC_LABELS
+    from finsent.models import TOPIC_LABELS
 
     return tuple(TOPIC_LABELS)
 
@@ -46,7 +46,7 @@ def _fail(exc: Exception, code: int = 1) -> typer.Exit:
 
 def _db(settings: Settings) -> Any:
     from finsent.runtime import resolve_database_url
-    from storage.db import make_engine
+    from finsent.storage.db import make_engine
 
     try:
         return make_engine(resolve_database_url(settings))
@@ -57,8 +57,8 @@ def _db(settings: Settings) -> Any:
 @rules_app.command("check")
 def rules_check(path: Path = typer.Argument(..., help="YAML rule file to validate.")) -> None:
     """Validate a rule file; exit 1 naming the rule and field of every problem."""
-    from alerts.exceptions import RuleFileError
-    from alerts.rules import load_rules
+    from finsent.alerts.exceptions import RuleFileError
+    from finsent.alerts.rules import load_rules
 
     try:
         rules = load_rules(path, topic_labels=_topic_labels())
@@ -78,7 +78,7 @@ def alerts_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Alerts newest first, with the state of their webhook deliveries (failed ones flagged)."""
-    from storage import alerts_repo
+    from finsent.storage import alerts_repo
 
     engine = _db(load_settings())
     try:
@@ -111,7 +111,7 @@ def alerts_ack(
     by: str = typer.Option("cli", help="Who acknowledges."),
 ) -> None:
     """Acknowledge an alert: no more update notifications for this episode."""
-    from storage import alerts_repo
+    from finsent.storage import alerts_repo
 
     settings = load_settings()
     engine = _db(settings)
@@ -131,9 +131,9 @@ def alerts_ack(
 def _publish_ack(settings: Settings, row: dict[str, Any]) -> None:
     if settings.kafka_bootstrap is None:
         return
-    from alerts.publisher import KafkaAlertPublisher
-    from stream.records import AlertRecord
-    from stream.topics import Topics
+    from finsent.alerts.publisher import KafkaAlertPublisher
+    from finsent.core.records import AlertRecord
+    from finsent.stream.topics import Topics
 
     record = AlertRecord(
         alert_id=row["id"], event="acknowledged", rule_id=row["rule_id"], rule_kind=row["kind"],
@@ -158,7 +158,7 @@ def alerts_subscribe(
     event: list[str] = typer.Option([], help="Events to send (default: opened, updated)."),
 ) -> None:
     """Register a webhook subscription."""
-    from storage import alerts_repo
+    from finsent.storage import alerts_repo
 
     if not url.startswith(("http://", "https://")) or not secret.strip() or fmt not in ("json", "slack"):
         raise _fail(ValueError("need an http(s) URL, a non-empty --secret and --format json|slack"), 2)
@@ -186,7 +186,7 @@ def alerts_test_webhook(
     """Send one signed test event to URL and show the answer."""
     import httpx
 
-    from alerts.webhooks import send_test
+    from finsent.alerts.webhooks import send_test
 
     try:
         response = send_test(url, secret, fmt=fmt, timeout_s=timeout_s)
@@ -216,7 +216,7 @@ def alerts_run(
 
     SIGHUP reloads the rule file; an invalid file is rejected and the running rules stay.
     """
-    from alerts.service import AlertService
+    from finsent.alerts.service import AlertService
 
     settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -232,7 +232,7 @@ def alerts_run(
     scored = None
     if from_stream:
         from finsent.runtime import resolve_kafka_bootstrap
-        from stream.topics import Topics
+        from finsent.stream.topics import Topics
 
         try:
             scored = (resolve_kafka_bootstrap(settings), Topics(settings.topic_prefix).scored_articles)
@@ -266,8 +266,8 @@ def alerts_quality(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Measure false alerts per day and detection delay of the rules on simulated streams."""
-    from alerts.quality import measure, render_report
-    from alerts.rules import load_rules
+    from finsent.alerts.quality import measure, render_report
+    from finsent.alerts.rules import load_rules
 
     settings = load_settings()
     rules = load_rules(rules_file or settings.rules_file, topic_labels=_topic_labels())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from finsent.cli.common import console, err_console, load_settings
-from finsent.errors import ConfigError, FinsentError
-from finsent.settings import Settings
+from finsent.core.errors import ConfigError, FinsentError
+from finsent.core.settings import Settings
 
 __all__ = ["register", "serve_api"]
 
@@ -65,9 +65,9 @@ def serve_api(
     """
     import uvicorn
 
-    from dashboards.api import create_app
+    from finsent.dashboards.api import create_app
     from finsent.runtime import kafka_healthy
-    from storage.db import make_engine
+    from finsent.storage.db import make_engine
 
     engine = make_engine(database_url)
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from finsent.errors import ConfigError
-from finsent.settings import Settings
+from finsent.core.errors import ConfigError
+from finsent.core.settings import Settings
 
 __all__ = ["bench_app", "console", "err_console", "load_settings"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from finsent.cli.common import console, err_console, load_settings
-from finsent.errors import FinsentError
+from finsent.core.errors import FinsentError
 
 __all__ = ["dashboards_app", "register"]
 
@@ -27,7 +27,7 @@ def build(
     ),
 ) -> None:
     """Regenerate the dashboards' JSON from code."""
-    from dashboards.grafana_build import JSON_DIR, write_dashboards
+    from finsent.dashboards.grafana_build import JSON_DIR, write_dashboards
 
     for path in write_dashboards(out_dir or JSON_DIR):
         console.print(f"wrote {path}", highlight=False)
@@ -43,8 +43,8 @@ def push(
     timeout_s: float = typer.Option(10.0, "--timeout", help="Seconds per HTTP request."),
 ) -> None:
     """Upsert the dashboards into a running Grafana through its HTTP API (grafana-client)."""
-    from dashboards.grafana_build import build_dashboards
-    from dashboards.grafana_push import push_dashboards
+    from finsent.dashboards.grafana_build import build_dashboards
+    from finsent.dashboards.grafana_push import push_dashboards
 
     try:
         answers = push_dashboards(url, token, build_dashboards(), folder_uid=folder, timeout_s=timeout_s)
@@ -64,10 +64,10 @@ def check(
     """Run every panel's SQL (Grafana macros expanded) on finsent's database; print rows per panel."""
     from sqlalchemy import text
 
-    from dashboards.grafana_build import build_dashboards, iter_queries
-    from dashboards.grafana_sql import expand_macros
+    from finsent.dashboards.grafana_build import build_dashboards, iter_queries
+    from finsent.dashboards.grafana_sql import expand_macros
     from finsent.runtime import resolve_database_url
-    from storage.db import make_engine
+    from finsent.storage.db import make_engine
 
     settings = load_settings()
     try:

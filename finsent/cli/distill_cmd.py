@@ -33,8 +33,8 @@ def models_distill(
     `cpu_backend=auto` uses the variant only if, on every gate file, its macro-F1 is within
     --max-drop of the full fp32 model.
     """
-    from models.distill import DistillConfig, distill, gate_distilled
-    from models.versions import write_model_card
+    from finsent.models.distill import DistillConfig, distill, gate_distilled
+    from finsent.models.versions import write_model_card
 
     path = resolve_model(load_settings(), version)
     if not skip_training:

@@ -16,13 +16,13 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from finsent.cli.common import bench_app, console, err_console, load_settings
-from finsent.errors import ConfigError, FinsentError, RetryableError
+from finsent.core.errors import ConfigError, FinsentError, RetryableError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from finsent.settings import Settings
-    from ingest import CrawlReport, SourcesFile
+    from finsent.core.settings import Settings
+    from finsent.ingest import CrawlReport, SourcesFile
 
 __all__ = ["register"]
 
@@ -56,7 +56,7 @@ def _seconds(text: str) -> float:
 
 
 def _demo_sources(events: list[str], rate_per_min: float, seed: int) -> SourcesFile:
-    from ingest import parse_sources
+    from finsent.ingest import parse_sources
 
     parsed = []
     for spec in events:
@@ -77,8 +77,8 @@ def _demo_sources(events: list[str], rate_per_min: float, seed: int) -> SourcesF
 
 def _services(settings: Settings, need_kafka: bool) -> tuple[Engine, str | None]:
     from finsent.runtime import create_topics, resolve_database_url, resolve_kafka_bootstrap
-    from storage import make_engine
-    from stream.topics import Topics
+    from finsent.storage import make_engine
+    from finsent.stream.topics import Topics
 
     engine = make_engine(resolve_database_url(settings))
     try:
@@ -137,8 +137,8 @@ def crawl(
     settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)
-    from ingest import build_crawler, load_sources, run_scheduled
-    from stream.topics import Topics
+    from finsent.ingest import build_crawler, load_sources, run_scheduled
+    from finsent.stream.topics import Topics
 
     engine: Engine | None = None
     try:
@@ -211,9 +211,9 @@ def replay_cmd(
     if fmt not in ("auto", "csv", "jsonl"):
         raise _fail(f"--format must be auto, csv or jsonl, not {fmt!r}")
     per_s = _parse_rate(rate)
+    from finsent.ingest import replay
     from finsent.runtime import resolve_kafka_bootstrap
-    from ingest import replay
-    from stream.topics import Topics
+    from finsent.stream.topics import Topics
 
     engine: Engine | None = None
     try:
@@ -251,7 +251,7 @@ def demo_feed(
     out: Path | None = typer.Option(None, "--out", help="Write JSONL here (input for `finsent replay`)."),
 ) -> None:
     """Generate synthetic finance headlines (fictional companies), optionally with planted bursts."""
-    from ingest import DemoFeed, PlantedEvent, write_corpus
+    from finsent.ingest import DemoFeed, PlantedEvent, write_corpus
 
     try:
         begin = datetime.fromisoformat(start) if start else datetime.now(UTC) - timedelta(minutes=minutes)
@@ -283,7 +283,7 @@ def sources_check(
     file: Path | None = typer.Argument(None, help="Sources YAML (default: FINSENT_SOURCES_FILE)."),
 ) -> None:
     """Validate a sources file and list its sources."""
-    from ingest import build_tagger, load_sources
+    from finsent.ingest import build_tagger, load_sources
 
     path = file or load_settings().sources_file
     try:
@@ -305,7 +305,7 @@ def sources_check(
 @sources_app.command("example")
 def sources_example() -> None:
     """Print the commented example sources file (every kind and option)."""
-    text = resources.files("ingest").joinpath("data/sources.example.yaml").read_text(encoding="utf-8")
+    text = resources.files("finsent.ingest").joinpath("data/sources.example.yaml").read_text(encoding="utf-8")
     typer.echo(text, nl=False)
 
 
@@ -318,7 +318,7 @@ def bench_ingest(
     import json
     import uuid
 
-    from ingest.bench import run_ingest_bench
+    from finsent.ingest.bench import run_ingest_bench
 
     settings = load_settings()
     logging.getLogger("kafka").setLevel(logging.ERROR)

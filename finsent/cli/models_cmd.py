@@ -9,8 +9,8 @@ from typing import Any
 import typer
 
 from finsent.cli.common import bench_app, console, err_console, load_settings
-from finsent.errors import FinsentError
-from finsent.settings import Settings
+from finsent.core.errors import FinsentError
+from finsent.core.settings import Settings
 
 __all__ = ["read_labeled", "register", "registry_for", "resolve_model"]
 
@@ -19,8 +19,8 @@ models_app = typer.Typer(help="Model registry: list, show, promote, roll back.",
 
 def _wire_registry() -> None:
     # storage and models import no other stage; the app shell connects the SQL index to the registry.
-    from models.registry import set_index_factory
-    from storage.model_registry import SqlModelIndex
+    from finsent.models.registry import set_index_factory
+    from finsent.storage.model_registry import SqlModelIndex
 
     set_index_factory(SqlModelIndex)
 
@@ -30,10 +30,10 @@ _wire_registry()
 
 def registry_for(settings: Settings) -> Any:
     """A :class:`models.registry.ModelRegistry` on the configured database and model store."""
+    from finsent.models.registry import ModelRegistry
     from finsent.runtime import resolve_database_url
-    from models.registry import ModelRegistry
-    from storage.db import make_engine
-    from storage.model_registry import SqlModelIndex
+    from finsent.storage.db import make_engine
+    from finsent.storage.model_registry import SqlModelIndex
 
     engine = make_engine(resolve_database_url(settings))
     return ModelRegistry(SqlModelIndex(engine), settings.model_store_dir)
@@ -76,7 +76,7 @@ def train_cmd(
     """Fine-tune the topic + sentiment classifier and write (and register) a model version."""
     import random
 
-    from models.training import TrainConfig, train
+    from finsent.models.training import TrainConfig, train
 
     settings = load_settings()
     if not topic_data and not sentiment_data:
@@ -87,7 +87,7 @@ def train_cmd(
         examples = examples[:max_examples]
     if init_from and not Path(init_from).is_dir():
         init_from = resolve_model(settings, init_from)
-    from models.versions import new_version_id
+    from finsent.models.versions import new_version_id
 
     vid = version or new_version_id()
     target = out or settings.model_store_dir / vid
@@ -113,7 +113,7 @@ def train_cmd(
 
 def read_labeled(topic_data: list[Path], sentiment_data: list[Path]) -> list[Any]:
     """Read labeled files (one :class:`models.data.LoadResult` each), reporting skipped bad rows."""
-    from models.data import read_dataset
+    from finsent.models.data import read_dataset
 
     out = []
     for path, task in [*((p, "topic") for p in topic_data), *((p, "sentiment") for p in sentiment_data)]:
@@ -138,9 +138,9 @@ def eval_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
 ) -> None:
     """Evaluate a model on a labeled file: accuracy, macro-F1, per-class P/R/F1, ECE, plots."""
-    from models.data import read_dataset
-    from models.evaluation import evaluate
-    from models.inference import Classifier
+    from finsent.models.data import read_dataset
+    from finsent.models.evaluation import evaluate
+    from finsent.models.inference import Classifier
 
     settings = load_settings()
     if task not in (None, "topic", "sentiment"):
@@ -215,7 +215,7 @@ def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
 @models_app.command("show")
 def models_show(version: str | None = typer.Argument(None, help="Default: production.")) -> None:
     """Show one version: status, paths, metrics."""
-    from models.exceptions import RegistryError
+    from finsent.models.exceptions import RegistryError
 
     registry = registry_for(load_settings())
     try:
@@ -230,7 +230,7 @@ def models_show(version: str | None = typer.Argument(None, help="Default: produc
 @models_app.command("promote")
 def models_promote(version: str) -> None:
     """Make VERSION the production model (the current one is archived)."""
-    from models.exceptions import RegistryError
+    from finsent.models.exceptions import RegistryError
 
     try:
         record = registry_for(load_settings()).promote(version)
@@ -242,7 +242,7 @@ def models_promote(version: str) -> None:
 @models_app.command("rollback")
 def models_rollback() -> None:
     """Archive the production model and reinstate the one promoted before it."""
-    from models.exceptions import RegistryError
+    from finsent.models.exceptions import RegistryError
 
     try:
         record = registry_for(load_settings()).rollback()
@@ -273,8 +273,8 @@ def bench_inference(
     import torch
     from rich.table import Column, Table
 
-    from models.bench import run_inference_bench
-    from models.registry import DEFAULT_MODEL_DIR
+    from finsent.models.bench import run_inference_bench
+    from finsent.models.registry import DEFAULT_MODEL_DIR
 
     path = str(DEFAULT_MODEL_DIR) if model is None else resolve_model(load_settings(), model)
     report = run_inference_bench(
@@ -298,7 +298,7 @@ def bench_inference(
     )
     console.print(table)
     out.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    from models.plots import plot_bench
+    from finsent.models.plots import plot_bench
 
     chart = plot_bench(report, out.with_suffix(".png"))
     console.print(f"wrote {out} and {chart}")

@@ -14,8 +14,8 @@ from typing import Any
 import typer
 
 from finsent.cli.common import console, err_console, load_settings
-from finsent.errors import ConfigError, FinsentError
-from finsent.settings import Settings
+from finsent.core.errors import ConfigError, FinsentError
+from finsent.core.settings import Settings
 
 __all__ = ["build_scheduler", "register", "standard_cron"]
 
@@ -28,14 +28,14 @@ labels_app = typer.Typer(
 
 def _engine(settings: Settings) -> Any:
     from finsent.runtime import resolve_database_url
-    from storage.db import make_engine
+    from finsent.storage.db import make_engine
 
     return make_engine(resolve_database_url(settings), pool_size=2)
 
 
 def _registry(settings: Settings, engine: Any) -> Any:
-    from models.registry import ModelRegistry
-    from storage.model_registry import SqlModelIndex
+    from finsent.models.registry import ModelRegistry
+    from finsent.storage.model_registry import SqlModelIndex
 
     return ModelRegistry(SqlModelIndex(engine), settings.model_store_dir)
 
@@ -53,7 +53,7 @@ def labels_import(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Store the good rows of a label file; list the bad ones by line (exit 1 if any)."""
-    from finsent.labeling import import_labels
+    from finsent.lifecycle.labeling import import_labels
 
     if fmt not in ("auto", "csv", "jsonl"):
         raise typer.BadParameter("--format must be auto, csv or jsonl")
@@ -86,7 +86,7 @@ def labels_queue(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
 ) -> None:
     """Propose the articles most worth labeling (least certain, or where models disagree)."""
-    from finsent.labeling import label_queue
+    from finsent.lifecycle.labeling import label_queue
 
     settings = load_settings()
     engine = _engine(settings)
@@ -108,7 +108,7 @@ def labels_queue(
 
 
 def _write_queue_csv(path: Path, proposals: list[Any]) -> None:
-    from models.labels import TOPIC_LABELS
+    from finsent.models.labels import TOPIC_LABELS
 
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
@@ -146,8 +146,8 @@ def retrain_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the run report as JSON."),
 ) -> None:
     """Retrain on the stored labels; promote the challenger only if it passes the gate."""
-    from finsent.retrain_job import RetrainJob, config_from_settings
-    from models.retrain import RetrainConfig
+    from finsent.lifecycle import RetrainConfig
+    from finsent.lifecycle.job import RetrainJob, config_from_settings
 
     if not now:
         raise typer.BadParameter("pass --now to run at once (`finsent scheduler` runs it on schedule)")
@@ -266,7 +266,7 @@ def scheduler_cmd(
     cron: str | None = typer.Option(None, help="Cron expression (default: FINSENT_RETRAIN_CRON)."),
 ) -> None:
     """Serve the nightly retraining schedule until stopped (Ctrl-C / SIGTERM)."""
-    from finsent.retrain_job import RetrainJob
+    from finsent.lifecycle.job import RetrainJob
 
     settings = load_settings()
     engine = _engine(settings)
@@ -292,7 +292,7 @@ def drift_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Compare the recent stream with the training data (predictions, confidence, vocabulary)."""
-    from finsent.retrain_job import config_from_settings, measure_stream_drift
+    from finsent.lifecycle.job import config_from_settings, measure_stream_drift
 
     settings = load_settings()
     engine = _engine(settings)

@@ -21,8 +21,8 @@ import httpx
 import typer
 
 from finsent.cli.common import console, err_console, load_settings
-from finsent.errors import FinsentError
-from finsent.settings import Settings
+from finsent.core.errors import FinsentError
+from finsent.core.settings import Settings
 
 if TYPE_CHECKING:
     from finsent.runtime.supervisor import Supervisor

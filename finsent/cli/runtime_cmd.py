@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from finsent.cli.common import console, err_console, load_settings
-from finsent.errors import FinsentError
+from finsent.core.errors import FinsentError
 from finsent.runtime import (
     EmbeddedStack,
     EmbeddedStartError,
@@ -146,7 +146,7 @@ def _database_url() -> str:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
-    from storage.db import current_revision, upgrade
+    from finsent.storage.db import current_revision, upgrade
 
     url = _database_url()
     try:
@@ -162,7 +162,7 @@ def db_downgrade(
     revision: str = typer.Argument(..., help="Target revision ('base' drops every table)."),
 ) -> None:
     """Revert migrations down to REVISION."""
-    from storage.db import current_revision, downgrade
+    from finsent.storage.db import current_revision, downgrade
 
     url = _database_url()
     try:
@@ -176,7 +176,7 @@ def db_downgrade(
 @db_app.command("current")
 def db_current() -> None:
     """Print the schema revision of the database and the newest one shipped."""
-    from storage.db import current_revision, head_revision
+    from finsent.storage.db import current_revision, head_revision
 
     url = _database_url()
     try:

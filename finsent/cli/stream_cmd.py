@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from finsent.cli.common import bench_app, console, err_console, load_settings
-from finsent.errors import ConfigError, FinsentError
+from finsent.core.errors import ConfigError, FinsentError
 
 __all__ = ["register"]
 
@@ -57,8 +57,8 @@ def worker(
         raise typer.Exit(2)
     settings = load_settings()
     from finsent.runtime import resolve_urls
-    from stream.config import StreamConfig
-    from stream.worker import ScoringWorker
+    from finsent.stream.config import StreamConfig
+    from finsent.stream.worker import ScoringWorker
 
     try:
         database_url, kafka_bootstrap = resolve_urls(settings)
@@ -111,7 +111,7 @@ def bench_pipeline(
     standalone engine, and publish -> row latency percentiles at a fraction of that rate."""
     settings = load_settings()
     from finsent.runtime import create_topics, resolve_urls
-    from stream.bench import PipelineBenchConfig, render_table, run_pipeline_bench
+    from finsent.stream.bench import PipelineBenchConfig, render_table, run_pipeline_bench
 
     try:
         database_url, kafka_bootstrap = resolve_urls(settings)

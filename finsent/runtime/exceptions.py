@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from finsent.errors import FinsentError
+from finsent.core.errors import FinsentError
 
 __all__ = ["EmbeddedStartError", "RuntimeStackError", "StackNotRunningError"]
 

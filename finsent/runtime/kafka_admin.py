@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from finsent.errors import RetryableError
+from finsent.core.errors import RetryableError
 
 __all__ = ["create_topics", "kafka_healthy"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 import logging
 
-from finsent.errors import FinsentError
+from finsent.core.errors import FinsentError
+from finsent.core.settings import Settings
 from finsent.runtime.kafka_admin import create_topics
-from finsent.settings import Settings
 
 __all__ = ["provision"]
 
@@ -25,8 +25,8 @@ def provision(settings: Settings, database_url: str, kafka_bootstrap: str) -> li
     Returns:
         Human-readable lines saying what was done.
     """
-    from storage.db import current_revision, make_engine, upgrade
-    from stream.topics import Topics
+    from finsent.storage.db import current_revision, make_engine, upgrade
+    from finsent.stream.topics import Topics
 
     done: list[str] = []
     engine = make_engine(database_url, pool_size=1)
@@ -48,7 +48,7 @@ def provision(settings: Settings, database_url: str, kafka_bootstrap: str) -> li
 
 def _register_default_model(settings: Settings, engine: object) -> str:
     try:
-        registry = importlib.import_module("models.registry")
+        registry = importlib.import_module("finsent.models.registry")
     except ImportError as exc:
         return f"default model not registered: models.registry unavailable ({exc})"
     ensure = getattr(registry, "ensure_default_registered", None)
@@ -69,7 +69,7 @@ def _wire_registry_index(registry: object) -> None:
     # models imports no storage: the app shell tells the registry how to index versions in SQL.
     set_factory = getattr(registry, "set_index_factory", None)
     try:
-        sql_index = importlib.import_module("storage.model_registry").SqlModelIndex
+        sql_index = importlib.import_module("finsent.storage.model_registry").SqlModelIndex
     except (ImportError, AttributeError):
         return
     if set_factory is not None:

@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from finsent.core.settings import Settings
 from finsent.runtime.broker import TansuBroker
 from finsent.runtime.exceptions import EmbeddedStartError, StackNotRunningError
 from finsent.runtime.kafka_admin import kafka_healthy
 from finsent.runtime.postgres import EmbeddedPostgres, postgres_healthy
 from finsent.runtime.processes import free_port, pid_alive, port_is_free, process_create_time
 from finsent.runtime.state import ServiceRecord, StackState, state_lock
-from finsent.settings import Settings
 
 __all__ = [
     "EmbeddedStack",

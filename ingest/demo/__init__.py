@@ -1,5 +1,5 @@
 """Synthetic finance news for the embedded mode and load tests, with plantable events."""
 
-from ingest.demo.feed import DemoCompany, DemoFeed, DemoItem, PlantedEvent, Tone, write_corpus
+from finsent.ingest.demo.feed import DemoCompany, DemoFeed, DemoItem, PlantedEvent, Tone, write_corpus
 
 __all__ = ["DemoCompany", "DemoFeed", "DemoItem", "PlantedEvent", "Tone", "write_corpus"]

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-
-from ingest.items import RawItem
+from finsent.ingest.items import RawItem
 
 __all__ = ["DemoCompany", "DemoFeed", "DemoItem", "PlantedEvent", "Tone", "write_corpus"]
 
@@ -110,7 +109,7 @@ class DemoItem:
 
 @lru_cache(maxsize=1)
 def _templates() -> dict[str, Any]:
-    text = resources.files("ingest").joinpath("data/demo_templates.yaml").read_text(encoding="utf-8")
+    text = resources.files("finsent.ingest").joinpath("data/demo_templates.yaml").read_text(encoding="utf-8")
     data: dict[str, Any] = yaml.safe_load(text)
     return data
 

@@ -1,9 +1,9 @@
 """Polite HTTP fetching for the crawlers."""
 
-from ingest.fetch.client import Fetcher, FetchPolicy, FetchResponse
-from ingest.fetch.ratelimit import HostRateLimiter
-from ingest.fetch.robots import RobotsCache
-from ingest.fetch.state import CrawlStateStore, MemoryCrawlState, SqlCrawlState, UrlState
+from finsent.ingest.fetch.client import Fetcher, FetchPolicy, FetchResponse
+from finsent.ingest.fetch.ratelimit import HostRateLimiter
+from finsent.ingest.fetch.robots import RobotsCache
+from finsent.ingest.fetch.state import CrawlStateStore, MemoryCrawlState, SqlCrawlState, UrlState
 
 __all__ = [
     "CrawlStateStore",

@@ -11,6 +11,11 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
+from finsent.ingest.exceptions import BadItemError, BlockedURLError, BodyTooLargeError, FetchError
+from finsent.ingest.fetch.ratelimit import HostRateLimiter
+from finsent.ingest.fetch.robots import RobotsCache
+from finsent.ingest.fetch.state import CrawlStateStore, MemoryCrawlState, UrlState
+from finsent.ingest.urls import check_url_allowed
 from tenacity import (
     Retrying,
     retry_if_exception_type,
@@ -18,12 +23,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from finsent.settings import Settings
-from ingest.exceptions import BadItemError, BlockedURLError, BodyTooLargeError, FetchError
-from ingest.fetch.ratelimit import HostRateLimiter
-from ingest.fetch.robots import RobotsCache
-from ingest.fetch.state import CrawlStateStore, MemoryCrawlState, UrlState
-from ingest.urls import check_url_allowed
+from finsent.core.settings import Settings
 
 __all__ = ["FetchPolicy", "FetchResponse", "Fetcher"]
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ingest.exceptions import FetchError, RobotsDisallowedError
+from finsent.ingest.exceptions import FetchError, RobotsDisallowedError
 
 __all__ = ["RobotsCache", "RobotsRules"]
 

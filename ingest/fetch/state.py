@@ -7,10 +7,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
+from finsent.storage.schema import CrawlState
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects.postgresql import insert
-
-from storage.schema import CrawlState
 
 __all__ = ["CrawlStateStore", "MemoryCrawlState", "SqlCrawlState", "UrlState"]
 

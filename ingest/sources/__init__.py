@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ingest.config import (
+from finsent.ingest.config import (
     DemoSourceConfig,
     FeedSourceConfig,
     FileSourceConfig,
@@ -13,12 +13,12 @@ from ingest.config import (
     SourceConfig,
     SourcesFile,
 )
-from ingest.sources.base import PollContext, Source
-from ingest.sources.demo import DemoSource
-from ingest.sources.feed import FeedSource, parse_feed
-from ingest.sources.file import FileSource, iter_file_items
-from ingest.sources.html import HtmlSource, extract_article, extract_links
-from ingest.sources.jsonapi import JsonApiSource, parse_json_items
+from finsent.ingest.sources.base import PollContext, Source
+from finsent.ingest.sources.demo import DemoSource
+from finsent.ingest.sources.feed import FeedSource, parse_feed
+from finsent.ingest.sources.file import FileSource, iter_file_items
+from finsent.ingest.sources.html import HtmlSource, extract_article, extract_links
+from finsent.ingest.sources.jsonapi import JsonApiSource, parse_json_items
 
 __all__ = [
     "DemoSource",

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
-from ingest.fetch import Fetcher, FetchResponse, UrlState
-from ingest.items import PollResult
+from finsent.ingest.fetch import Fetcher, FetchResponse, UrlState
+from finsent.ingest.items import PollResult
 
 __all__ = ["PollContext", "Source"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from ingest.config import DemoSourceConfig
-from ingest.demo import DemoFeed, PlantedEvent
-from ingest.items import PollResult
-from ingest.sources.base import PollContext
+from finsent.ingest.config import DemoSourceConfig
+from finsent.ingest.demo import DemoFeed, PlantedEvent
+from finsent.ingest.items import PollResult
+from finsent.ingest.sources.base import PollContext
 
 __all__ = ["DemoSource"]
 

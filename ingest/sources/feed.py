@@ -7,13 +7,12 @@ from datetime import datetime
 from typing import Any
 
 import feedparser
-
-from ingest.config import FeedSourceConfig
-from ingest.exceptions import BadItemError, FetchError
-from ingest.items import BadItem, PollResult, RawItem
-from ingest.sources.base import PollContext
-from ingest.sources.html import extract_article
-from ingest.urls import canonical_url, resolve_url
+from finsent.ingest.config import FeedSourceConfig
+from finsent.ingest.exceptions import BadItemError, FetchError
+from finsent.ingest.items import BadItem, PollResult, RawItem
+from finsent.ingest.sources.base import PollContext
+from finsent.ingest.sources.html import extract_article
+from finsent.ingest.urls import canonical_url, resolve_url
 
 __all__ = ["FeedSource", "parse_feed"]
 

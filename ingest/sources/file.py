@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from ingest.config import FieldMap, FileSourceConfig
-from ingest.exceptions import BadItemError, SourceConfigError
-from ingest.items import BadItem, PollResult, RawItem
-from ingest.sources.base import PollContext
-from ingest.sources.mapping import record_to_item
+from finsent.ingest.config import FieldMap, FileSourceConfig
+from finsent.ingest.exceptions import BadItemError, SourceConfigError
+from finsent.ingest.items import BadItem, PollResult, RawItem
+from finsent.ingest.sources.base import PollContext
+from finsent.ingest.sources.mapping import record_to_item
 
 __all__ = ["FileSource", "detect_format", "iter_file_items"]
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from html.parser import HTMLParser
 
-from ingest.config import HtmlSourceConfig
-from ingest.exceptions import BadItemError, BodyTooLargeError, FetchError
-from ingest.items import BadItem, PollResult, RawItem
-from ingest.sources.base import PollContext
-from ingest.urls import canonical_url, resolve_url
+from finsent.ingest.config import HtmlSourceConfig
+from finsent.ingest.exceptions import BadItemError, BodyTooLargeError, FetchError
+from finsent.ingest.items import BadItem, PollResult, RawItem
+from finsent.ingest.sources.base import PollContext
+from finsent.ingest.urls import canonical_url, resolve_url
 
 __all__ = ["MAX_PAGE_BYTES", "ExtractedPage", "HtmlSource", "extract_article", "extract_links"]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from ingest.config import FieldMap, JsonApiSourceConfig
-from ingest.exceptions import BadItemError
-from ingest.items import BadItem, PollResult
-from ingest.sources.base import PollContext
-from ingest.sources.mapping import dig, record_to_item
+from finsent.ingest.config import FieldMap, JsonApiSourceConfig
+from finsent.ingest.exceptions import BadItemError
+from finsent.ingest.items import BadItem, PollResult
+from finsent.ingest.sources.base import PollContext
+from finsent.ingest.sources.mapping import dig, record_to_item
 
 __all__ = ["JsonApiSource", "parse_json_items"]
 

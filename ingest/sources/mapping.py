@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ingest.config import FieldMap
-from ingest.exceptions import BadItemError
-from ingest.items import RawItem
+from finsent.ingest.config import FieldMap
+from finsent.ingest.exceptions import BadItemError
+from finsent.ingest.items import RawItem
 
 __all__ = ["dig", "record_to_item"]
 

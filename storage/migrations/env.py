@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 
 from alembic import context
+from finsent.storage.schema import Base
 from sqlalchemy import Connection, create_engine, pool
-
-from storage.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

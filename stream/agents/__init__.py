@@ -3,6 +3,6 @@
 * :mod:`stream.agents.scoring` -- raw articles -> batched inference -> PostgreSQL -> scored topic.
 """
 
-from stream.agents.scoring import AGENT_NAME, register_scoring_agent
+from finsent.stream.agents.scoring import AGENT_NAME, register_scoring_agent
 
 __all__ = ["AGENT_NAME", "register_scoring_agent"]

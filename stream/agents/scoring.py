@@ -21,14 +21,14 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from stream.messages import InboundMessage
-from stream.pipeline import PreparedBatch, ScoringPipeline
+from finsent.stream.messages import InboundMessage
+from finsent.stream.pipeline import PreparedBatch, ScoringPipeline
 
 __all__ = ["AGENT_NAME", "inbound", "register_scoring_agent"]
 
 log = logging.getLogger(__name__)
 
-AGENT_NAME = "stream.agents.scoring.score_articles"
+AGENT_NAME = "finsent.stream.agents.scoring.score_articles"
 
 _Handoff = tuple[list[Any], list[InboundMessage], PreparedBatch]
 

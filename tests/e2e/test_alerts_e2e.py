@@ -14,16 +14,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from finsent.alerts.rules import load_rules
+from finsent.alerts.service import build_engine
+from finsent.alerts.testing import WebhookReceiver
+from finsent.alerts.webhooks import DeliveryWorker, RetryPolicy
+from finsent.models.labels import TOPIC_LABELS
+from finsent.storage import alerts_repo
+from finsent.storage.aggregates import refresh_buckets
+from finsent.storage.schema import Article, Score
 from sqlalchemy import Engine, insert
-
-from alerts.rules import load_rules
-from alerts.service import build_engine
-from alerts.testing import WebhookReceiver
-from alerts.webhooks import DeliveryWorker, RetryPolicy
-from models.labels import TOPIC_LABELS
-from storage import alerts_repo
-from storage.aggregates import refresh_buckets
-from storage.schema import Article, Score
 
 pytestmark = [pytest.mark.slow]
 

@@ -32,10 +32,10 @@ from dashboards_seed import (
     register_model,
     seed_demo,
 )
+from finsent.dashboards.api import create_app
 from sqlalchemy import Engine
 
-from dashboards.api import create_app
-from finsent.settings import Settings
+from finsent.core.settings import Settings
 
 pytestmark = pytest.mark.slow
 

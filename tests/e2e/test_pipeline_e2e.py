@@ -21,16 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
-from sqlalchemy import Engine, text
-
-from finsent.runtime import EmbeddedStack, create_topics
-from finsent.runtime.processes import free_port
-from finsent.runtime.state import StackState
-from finsent.settings import Settings
-from storage.aggregates import aggregate_mismatches
-from storage.db import make_engine, upgrade
-from stream.harness import (
+from finsent.storage.aggregates import aggregate_mismatches
+from finsent.storage.db import make_engine, upgrade
+from finsent.stream.harness import (
     ArticlePublisher,
     WorkerProcess,
     build_model_version,
@@ -40,8 +33,15 @@ from stream.harness import (
     read_topic,
     wait_for_scores,
 )
-from stream.records import ScoredArticleRecord
-from stream.topics import DLQ_HEADERS, Topics
+from finsent.stream.topics import DLQ_HEADERS, Topics
+from pydantic import SecretStr
+from sqlalchemy import Engine, text
+
+from finsent.core.records import ScoredArticleRecord
+from finsent.core.settings import Settings
+from finsent.runtime import EmbeddedStack, create_topics
+from finsent.runtime.processes import free_port
+from finsent.runtime.state import StackState
 
 pytestmark = [pytest.mark.slow]
 

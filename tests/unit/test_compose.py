@@ -15,7 +15,7 @@ import typer.main
 import yaml
 
 from finsent.cli import app
-from finsent.settings import Settings
+from finsent.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

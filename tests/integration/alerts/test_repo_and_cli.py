@@ -8,18 +8,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from finsent.alerts.publisher import KafkaAlertPublisher
+from finsent.alerts.rules import parse_rules
+from finsent.alerts.service import build_engine
+from finsent.storage import alerts_repo
+from finsent.storage.aggregates import refresh_buckets
+from finsent.storage.schema import Article, Score
 from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
-from alerts.publisher import KafkaAlertPublisher
-from alerts.rules import parse_rules
-from alerts.service import build_engine
 from finsent.cli import app
-from finsent.settings import Settings
-from storage import alerts_repo
-from storage.aggregates import refresh_buckets
-from storage.schema import Article, Score
-from stream.records import AlertRecord
+from finsent.core.records import AlertRecord
+from finsent.core.settings import Settings
 
 T = datetime(2024, 5, 6, 9, tzinfo=UTC)
 RULES = """
@@ -180,7 +180,7 @@ def test_cli_rules_check_rejects_bad_files(tmp_path: Path, body: str, expected: 
 
 
 def test_cli_rules_check_accepts_the_defaults() -> None:
-    from alerts.rules import default_rules_path
+    from finsent.alerts.rules import default_rules_path
 
     result = CliRunner().invoke(app, ["rules", "check", str(default_rules_path())])
     assert result.exit_code == 0, result.output

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 import typer
+from finsent.dashboards.exceptions import GrafanaPushError
+from finsent.dashboards.grafana_build import build_dashboards
+from finsent.dashboards.grafana_push import push_dashboards
 from typer.testing import CliRunner
 
-from dashboards.exceptions import GrafanaPushError
-from dashboards.grafana_build import build_dashboards
-from dashboards.grafana_push import push_dashboards
 from finsent.cli import dashboards_cmd
 
 

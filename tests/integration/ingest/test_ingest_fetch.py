@@ -5,17 +5,16 @@ from __future__ import annotations
 import time
 
 import pytest
-from ingest_news_server import NewsServer
-from sqlalchemy import Engine
-
-from ingest.exceptions import (
+from finsent.ingest.exceptions import (
     BadItemError,
     BlockedURLError,
     BodyTooLargeError,
     FetchError,
     RobotsDisallowedError,
 )
-from ingest.fetch import Fetcher, FetchPolicy, SqlCrawlState
+from finsent.ingest.fetch import Fetcher, FetchPolicy, SqlCrawlState
+from ingest_news_server import NewsServer
+from sqlalchemy import Engine
 
 pytestmark = pytest.mark.integration
 

@@ -11,12 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
-from typer.testing import CliRunner
-
-from finsent.cli import app
-from finsent.settings import Settings
-from ingest import (
+from finsent.ingest import (
     DemoFeed,
     build_crawler,
     load_records,
@@ -26,10 +21,15 @@ from ingest import (
     run_scheduled,
     write_corpus,
 )
-from storage.schema import Article, DeadLetter
-from storage.schema import Source as SourceRow
-from stream.records import ArticleRecord
-from stream.topics import Topics
+from finsent.storage.schema import Article, DeadLetter
+from finsent.storage.schema import Source as SourceRow
+from finsent.stream.topics import Topics
+from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
+
+from finsent.cli import app
+from finsent.core.records import ArticleRecord
+from finsent.core.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from finsent.storage.schema import Article
 from sqlalchemy import Engine, func, select
-
-from storage.schema import Article
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from stream.records import ArticleRecord, EntityMention
+from finsent.core.records import ArticleRecord, EntityMention
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer
 from kafka import KafkaProducer
 
-from stream.records import ArticleRecord
+from finsent.core.records import ArticleRecord
 
 
 def _produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:

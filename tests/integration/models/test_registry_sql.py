@@ -6,11 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from finsent.models.exceptions import RegistryError
+from finsent.models.registry import (
+    DEFAULT_MODEL_DIR,
+    ModelRegistry,
+    ensure_default_registered,
+    set_index_factory,
+)
+from finsent.storage.model_registry import SqlModelIndex
 from sqlalchemy import Engine, text
-
-from models.exceptions import RegistryError
-from models.registry import DEFAULT_MODEL_DIR, ModelRegistry, ensure_default_registered, set_index_factory
-from storage.model_registry import SqlModelIndex
 
 
 def _fake_version(root: Path, version: str) -> Path:
@@ -52,7 +56,7 @@ def test_promote_rollback_keep_exactly_one_production(db_engine: Engine, tmp_pat
 
 
 def test_database_refuses_a_second_production_row(db_engine: Engine, tmp_path: Path) -> None:
-    from storage.exceptions import StorageDataError
+    from finsent.storage.exceptions import StorageDataError
 
     index = SqlModelIndex(db_engine)
     index.add({"version": "a", "path": "/a", "status": "production"})

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from finsent.settings import Settings
+from finsent.core.settings import Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -49,7 +49,7 @@ TEST_CONFIG: dict[str, Any] = {
 
 def make_config(**overrides: Any) -> Any:
     """The test :class:`RetrainConfig` (with ``overrides``)."""
-    from models.retrain import RetrainConfig
+    from finsent.lifecycle import RetrainConfig
 
     values = {**TEST_CONFIG, "base_data": BASE_DATA, **overrides}
     return RetrainConfig().with_overrides(**values)
@@ -59,9 +59,9 @@ def make_config(**overrides: Any) -> Any:
 def base_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small production-like model (top mode), trained once per session."""
     import torch
+    from finsent.models.training import TrainConfig, train
 
-    from models.retrain import load_base_data, split_gold
-    from models.training import TrainConfig, train
+    from finsent.lifecycle import load_base_data, split_gold
 
     torch.set_num_threads(2)
     _gold, rest = split_gold(load_base_data(BASE_DATA), TEST_CONFIG["gold_size"], 20251)
@@ -113,8 +113,8 @@ def retrain_env(
     db_engine: Engine, settings_factory: Callable[..., Settings], base_model_dir: Path, tmp_path: Path
 ) -> RetrainEnv:
     """A registry whose production version is the session's small model."""
-    from models.registry import ModelRegistry
-    from storage.model_registry import SqlModelIndex
+    from finsent.models.registry import ModelRegistry
+    from finsent.storage.model_registry import SqlModelIndex
 
     settings = settings_factory(model_store=tmp_path / "store", cpu_backend="fp32")
     registry = ModelRegistry(SqlModelIndex(db_engine), settings.model_store_dir)

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 import typer
+from finsent.models.registry import ModelRegistry
+from finsent.storage import labels_repo, upsert_articles, upsert_scores
+from finsent.storage.model_registry import SqlModelIndex
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from finsent.cli import retrain_cmd
-from finsent.labeling import label_queue, store_labels
-from finsent.settings import Settings
-from models.registry import ModelRegistry
-from models.retrain import validate_label
-from storage import labels_repo, upsert_articles, upsert_scores
-from storage.model_registry import SqlModelIndex
+from finsent.core.settings import Settings
+from finsent.lifecycle import validate_label
+from finsent.lifecycle.labeling import label_queue, store_labels
 
 NOW = datetime.now(UTC)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from finsent.core.settings import Settings
 from finsent.runtime import EmbeddedStack
 from finsent.runtime.postgres import EmbeddedPostgres
-from finsent.settings import Settings
 
 FAST = ("fsync=off",)
 

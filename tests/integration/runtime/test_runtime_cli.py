@@ -14,9 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from finsent.core.settings import Settings
 from finsent.runtime import EmbeddedStack
 from finsent.runtime.state import StackState
-from finsent.settings import Settings
 
 
 def _finsent(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from finsent.core.settings import Settings
 from finsent.runtime import (
     EmbeddedStack,
     EmbeddedStartError,
@@ -19,7 +20,6 @@ from finsent.runtime import (
 )
 from finsent.runtime.processes import pid_alive, stop_process
 from finsent.runtime.state import StackState, state_path
-from finsent.settings import Settings
 
 
 @pytest.fixture

@@ -9,14 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from finsent.storage.aggregates import aggregate_mismatches, rebuild_all, refresh_buckets
+from finsent.storage.db import make_engine
+from finsent.stream.harness import make_articles
+from finsent.stream.messages import DeadLetter, InboundMessage
+from finsent.stream.metrics import StreamMetrics
+from finsent.stream.sink import ScoredItem, ScoreSink
 from sqlalchemy import Engine, text
-
-from storage.aggregates import aggregate_mismatches, rebuild_all, refresh_buckets
-from storage.db import make_engine
-from stream.harness import make_articles
-from stream.messages import DeadLetter, InboundMessage
-from stream.metrics import StreamMetrics
-from stream.sink import ScoredItem, ScoreSink
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "stream"))
 from tests_stream_fakes import FakeScore
@@ -92,8 +91,8 @@ def test_concurrent_writers_of_the_same_minutes_count_every_article_once(db_engi
         try:
             for batch in mine:
                 with db_engine.begin() as conn:
-                    from storage.repository import upsert_articles, upsert_scores
-                    from stream.sink import article_row, score_row
+                    from finsent.storage.repository import upsert_articles, upsert_scores
+                    from finsent.stream.sink import article_row, score_row
 
                     upsert_articles(conn, [article_row(i.record) for i in batch])
                     upsert_scores(conn, [score_row(i, datetime.now(UTC)) for i in batch])

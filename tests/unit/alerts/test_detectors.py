@@ -6,8 +6,7 @@ import math
 from typing import Any
 
 import pytest
-
-from alerts.detectors import (
+from finsent.alerts.detectors import (
     Counts,
     binomial_sf,
     detect_negative_surge,
@@ -16,7 +15,7 @@ from alerts.detectors import (
     detect_volume_spike,
     ewma_stats,
 )
-from alerts.rules import NegativeSurgeRule, SentimentShiftRule, ThresholdRule, VolumeSpikeRule
+from finsent.alerts.rules import NegativeSurgeRule, SentimentShiftRule, ThresholdRule, VolumeSpikeRule
 
 SCOPE = {"kind": "entity", "value": "*"}
 

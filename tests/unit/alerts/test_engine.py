@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from alerts.detectors import Counts
-from alerts.engine import AlertEngine, window_ends
-from alerts.exceptions import RuleFileError
-from alerts.memory import MemoryAggregates, MemoryAlertStore
-from alerts.rules import parse_rules
+from finsent.alerts.detectors import Counts
+from finsent.alerts.engine import AlertEngine, window_ends
+from finsent.alerts.exceptions import RuleFileError
+from finsent.alerts.memory import MemoryAggregates, MemoryAlertStore
+from finsent.alerts.rules import parse_rules
 
 T0 = datetime(2024, 3, 4, tzinfo=UTC)
 DAY = 1440

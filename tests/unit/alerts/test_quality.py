@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from alerts.quality import Scenario, measure, render_report
-from alerts.rules import parse_rules
+from finsent.alerts.quality import Scenario, measure, render_report
+from finsent.alerts.rules import parse_rules
 
 RULES = """
 rules:

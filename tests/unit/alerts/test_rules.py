@@ -6,9 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
-from alerts.exceptions import RuleFileError
-from alerts.rules import NegativeSurgeRule, load_rules, parse_duration, parse_rules
+from finsent.alerts.exceptions import RuleFileError
+from finsent.alerts.rules import NegativeSurgeRule, load_rules, parse_duration, parse_rules
 
 TOPICS = ["Analyst Update", "Fed / Central Banks", "Earnings"]
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
-
-from alerts.signing import sign, signature_headers, verify_signature
-from alerts.webhooks import RetryPolicy, render_payload, subscription_matches
+from finsent.alerts.signing import sign, signature_headers, verify_signature
+from finsent.alerts.webhooks import RetryPolicy, render_payload, subscription_matches
 
 BODY = b'{"event":"opened","alert":{"id":1}}'
 NOW = 1_712_345_678.0

@@ -6,13 +6,13 @@ import socket
 from typing import Any
 
 import pytest
+from finsent.dashboards.api import create_app
+from finsent.dashboards.api.health import CachedProbe, tcp_probe
 from pydantic import SecretStr
 from sqlalchemy import create_engine
 
-from dashboards.api import create_app
-from dashboards.api.health import CachedProbe, tcp_probe
-from finsent.errors import ConfigError
-from finsent.settings import Settings
+from finsent.core.errors import ConfigError
+from finsent.core.settings import Settings
 
 
 @pytest.mark.parametrize("token", [None, "", "   "])
@@ -25,7 +25,7 @@ def test_app_refuses_to_start_without_a_token(token: Any) -> None:
 def test_cached_probe_asks_again_only_after_the_ttl(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
     clock = [100.0]
-    monkeypatch.setattr("dashboards.api.health.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("finsent.dashboards.api.health.time.monotonic", lambda: clock[0])
     probe = CachedProbe(lambda b: calls.append(b) or len(calls) % 2 == 1, ttl_s=10)
     assert probe("k:1") is True and probe("k:1") is True
     clock[0] += 11
@@ -48,8 +48,8 @@ def test_tcp_probe_tells_a_listening_port_from_a_closed_one() -> None:
 @pytest.mark.parametrize(
     ("literal", "whitelist"),
     [
-        ("dashboards.api.routes_articles.ArticleSort", "storage.api_queries.ARTICLE_SORTS"),
-        ("dashboards.api.routes_alerts.AlertSort", "storage.api_admin_queries.ALERT_SORTS"),
+        ("finsent.dashboards.api.routes_articles.ArticleSort", "finsent.storage.api_queries.ARTICLE_SORTS"),
+        ("finsent.dashboards.api.routes_alerts.AlertSort", "finsent.storage.api_admin_queries.ALERT_SORTS"),
     ],
 )
 def test_sort_parameters_accept_exactly_the_storage_whitelist(literal: str, whitelist: str) -> None:

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from finsent.dashboards.grafana_build import DATASOURCE, JSON_DIR, build_dashboards, iter_queries
+from finsent.models.labels import TOPIC_LABELS
 from typer.testing import CliRunner
-
-from dashboards.grafana_build import DATASOURCE, JSON_DIR, build_dashboards, iter_queries
-from models.labels import TOPIC_LABELS
 
 BUILT = build_dashboards()
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from dashboards.exceptions import PanelSqlError
-from dashboards.grafana_sql import expand_macros, parse_interval
+from finsent.dashboards.exceptions import PanelSqlError
+from finsent.dashboards.grafana_sql import expand_macros, parse_interval
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 END = datetime(2024, 5, 1, 18, 0, tzinfo=UTC)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from finsent.core.settings import Settings
 from finsent.runtime import EmbeddedStartError, StackNotRunningError, resolve_urls
 from finsent.runtime.processes import (
     free_port,
@@ -23,7 +24,6 @@ from finsent.runtime.processes import (
     tail,
 )
 from finsent.runtime.state import ServiceRecord, StackState, state_path
-from finsent.settings import Settings
 
 
 def _record(name: str = "kafka", pid: int = 1) -> ServiceRecord:

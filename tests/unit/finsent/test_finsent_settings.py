@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from finsent.cli import app
-from finsent.errors import ConfigError
-from finsent.settings import Settings
+from finsent.core.errors import ConfigError
+from finsent.core.settings import Settings
 
 
 @pytest.fixture(autouse=True)

@@ -8,19 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from ingest.config import (
+from finsent.ingest.config import (
     DemoSourceConfig,
     FileSourceConfig,
     JsonApiSourceConfig,
     load_sources,
     parse_sources,
 )
-from ingest.exceptions import SourceConfigError
+from finsent.ingest.exceptions import SourceConfigError
 
 
 def test_bundled_example_is_valid() -> None:
-    text = resources.files("ingest").joinpath("data/sources.example.yaml").read_text(encoding="utf-8")
+    text = resources.files("finsent.ingest").joinpath("data/sources.example.yaml").read_text(encoding="utf-8")
     parsed = parse_sources(__import__("yaml").safe_load(text))
     kinds = {s.kind for s in parsed.sources}
     assert kinds == {"demo", "rss", "html", "json", "file"}

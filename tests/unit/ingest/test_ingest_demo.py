@@ -7,13 +7,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-from ingest.config import parse_sources
-from ingest.demo import DemoFeed, PlantedEvent, write_corpus
-from ingest.fetch import Fetcher
-from ingest.items import RawItem
-from ingest.normalize import Normalizer
-from ingest.sources import DemoSource, PollContext, iter_file_items
+from finsent.ingest.config import parse_sources
+from finsent.ingest.demo import DemoFeed, PlantedEvent, write_corpus
+from finsent.ingest.fetch import Fetcher
+from finsent.ingest.items import RawItem
+from finsent.ingest.normalize import Normalizer
+from finsent.ingest.sources import DemoSource, PollContext, iter_file_items
 
 T0 = datetime(2025, 1, 6, 14, 0, tzinfo=UTC)
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from ingest.entities import EntityTagger, TickerTable, default_ticker_table
-from ingest.exceptions import SourceConfigError
+from finsent.ingest.entities import EntityTagger, TickerTable, default_ticker_table
+from finsent.ingest.exceptions import SourceConfigError
 
 
 @pytest.fixture(scope="module")

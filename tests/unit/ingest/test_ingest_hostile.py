@@ -7,18 +7,17 @@ import contextlib
 from datetime import UTC, datetime
 
 import pytest
+from finsent.ingest.config import FieldMap
+from finsent.ingest.entities import EntityTagger
+from finsent.ingest.exceptions import BadItemError, BodyTooLargeError
+from finsent.ingest.items import BadItem, RawItem
+from finsent.ingest.normalize import Normalizer
+from finsent.ingest.sources import extract_article, extract_links, parse_feed, parse_json_items
+from finsent.ingest.text import clean_text
+from finsent.ingest.times import parse_time
+from finsent.ingest.urls import canonical_url, resolve_url
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from ingest.config import FieldMap
-from ingest.entities import EntityTagger
-from ingest.exceptions import BadItemError, BodyTooLargeError
-from ingest.items import BadItem, RawItem
-from ingest.normalize import Normalizer
-from ingest.sources import extract_article, extract_links, parse_feed, parse_json_items
-from ingest.text import clean_text
-from ingest.times import parse_time
-from ingest.urls import canonical_url, resolve_url
 
 NOW = datetime(2024, 5, 2, 8, 0, tzinfo=UTC)
 BASE = "https://news.example.com/feed"

@@ -7,13 +7,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from finsent.ingest.config import FieldMap
+from finsent.ingest.exceptions import BadItemError, SourceConfigError
+from finsent.ingest.items import BadItem, RawItem
+from finsent.ingest.normalize import Normalizer
+from finsent.ingest.sources import (
+    extract_article,
+    extract_links,
+    iter_file_items,
+    parse_feed,
+    parse_json_items,
+)
 from ingest_samples import ARTICLE_HTML, ATOM, JSON_API, RSS
-
-from ingest.config import FieldMap
-from ingest.exceptions import BadItemError, SourceConfigError
-from ingest.items import BadItem, RawItem
-from ingest.normalize import Normalizer
-from ingest.sources import extract_article, extract_links, iter_file_items, parse_feed, parse_json_items
 
 BASE = "https://news.example.com"
 NOW = datetime(2024, 5, 2, 8, 0, tzinfo=UTC)

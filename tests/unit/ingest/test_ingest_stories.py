@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from ingest.items import RawItem
-from ingest.normalize import Normalizer, story_text
-from ingest.simhash import content_words, hamming, jaccard, simhash, to_signed, to_unsigned
-from ingest.store import MemoryArticleStore
-from ingest.stories import StoryIndex, novelty_for
+from finsent.ingest.items import RawItem
+from finsent.ingest.normalize import Normalizer, story_text
+from finsent.ingest.simhash import content_words, hamming, jaccard, simhash, to_signed, to_unsigned
+from finsent.ingest.store import MemoryArticleStore
+from finsent.ingest.stories import StoryIndex, novelty_for
 
 T0 = datetime(2025, 1, 6, 14, 0, tzinfo=UTC)
 

@@ -7,9 +7,8 @@ import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-
-from ingest.text import clean_text, detect_language, lead
-from ingest.times import parse_time, published_or_estimated
+from finsent.ingest.text import clean_text, detect_language, lead
+from finsent.ingest.times import parse_time, published_or_estimated
 
 
 @pytest.mark.parametrize(

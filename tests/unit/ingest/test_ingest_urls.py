@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from ingest.exceptions import BlockedURLError
-from ingest.urls import canonical_url, check_url_allowed, is_public_address, resolve_url
+from finsent.ingest.exceptions import BlockedURLError
+from finsent.ingest.urls import canonical_url, check_url_allowed, is_public_address, resolve_url
 
 
 @pytest.mark.parametrize(

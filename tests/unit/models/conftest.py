@@ -33,7 +33,7 @@ NEUTRAL = [
 
 def tiny_examples() -> list[Any]:
     """A tiny two-task training set: every example carries one label."""
-    from models.data import Example
+    from finsent.models.data import Example
 
     out = []
     for i, texts in enumerate((NEGATIVE, NEUTRAL, POSITIVE)):
@@ -47,8 +47,7 @@ def tiny_examples() -> list[Any]:
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """Train a tiny model once per session (a few steps of the top layer only)."""
     import torch
-
-    from models.training import TrainConfig, train
+    from finsent.models.training import TrainConfig, train
 
     torch.set_num_threads(2)
     config = TrainConfig(
@@ -77,6 +76,6 @@ def tiny_version(tiny_run: Any) -> Path:
 @pytest.fixture(scope="session")
 def classifier(tiny_version: Path) -> Iterator[Any]:
     """The tiny version loaded on the fp32 CPU path."""
-    from models import Classifier
+    from finsent.models import Classifier
 
     yield Classifier.load(tiny_version, device="cpu", cpu_backend="fp32", max_length=32, batch_size=4)

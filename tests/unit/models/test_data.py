@@ -6,10 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from models.data import (
+from finsent.models.data import (
     data_fingerprint,
     read_csv,
     read_dataset,
@@ -17,7 +14,9 @@ from models.data import (
     read_phrasebank,
     read_twitter_financial_news,
 )
-from models.exceptions import DataFormatError
+from finsent.models.exceptions import DataFormatError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 def test_twitter_sentiment_label_map(tmp_path: Path) -> None:
@@ -101,7 +100,7 @@ def test_phrasebank_latin1(tmp_path: Path) -> None:
 
 
 def test_fingerprint_changes_with_labels() -> None:
-    from models.data import Example
+    from finsent.models.data import Example
 
     a = [Example("x", sentiment=0)]
     b = [Example("x", sentiment=2)]

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from finsent.models.registry import DEFAULT_MODEL_DIR
 
-from models.registry import DEFAULT_MODEL_DIR
 from tests.unit.models.conftest import NEGATIVE, POSITIVE
 
 
@@ -23,7 +23,7 @@ def test_artifact_is_small_and_documented() -> None:
 
 @pytest.fixture(scope="module")
 def default_classifier() -> Any:
-    from models import Classifier
+    from finsent.models import Classifier
 
     return Classifier.load(DEFAULT_MODEL_DIR, device="cpu", cpu_backend="fp32")
 
@@ -46,7 +46,7 @@ def test_default_model_topics(default_classifier: Any) -> None:
 def test_shipped_distilled_variant_is_gated_on_the_valid_splits() -> None:
     """The fast variant ships with its gate result, measured against the same fp32 model whose
     valid figures the card reports; `auto` follows that result."""
-    from models.backends import AUTO_CPU_BACKEND, auto_cpu_backend
+    from finsent.models.backends import AUTO_CPU_BACKEND, auto_cpu_backend
 
     manifest = json.loads((DEFAULT_MODEL_DIR / "finsent_model.json").read_text())
     gate = manifest["distilled"]["gate"]
@@ -61,7 +61,7 @@ def test_shipped_distilled_variant_is_gated_on_the_valid_splits() -> None:
 
 
 def test_shipped_distilled_variant_separates_clear_headlines() -> None:
-    from models import Classifier
+    from finsent.models import Classifier
 
     fast = Classifier.load(DEFAULT_MODEL_DIR, device="cpu", cpu_backend="distilled")
     assert fast.backend_name == "distilled"

@@ -15,7 +15,7 @@ from tests.unit.models.conftest import NEGATIVE, NEUTRAL, POSITIVE, tiny_example
 @pytest.fixture(scope="module")
 def distilled(tiny_version: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     """A copy of the tiny version with a 2-layer distilled variant (a few dozen steps)."""
-    from models.distill import DistillConfig, distill
+    from finsent.models.distill import DistillConfig, distill
 
     path = tmp_path_factory.mktemp("distill") / "v-tiny"
     shutil.copytree(tiny_version, path)
@@ -26,7 +26,7 @@ def distilled(tiny_version: Path, tmp_path_factory: pytest.TempPathFactory) -> t
 
 
 def _gate_sets() -> list[Any]:
-    from models.data import Example, LoadResult
+    from finsent.models.data import Example, LoadResult
 
     sentiment = LoadResult(source="gate_sentiment.csv", task="sentiment")
     for label, texts in enumerate((NEGATIVE, NEUTRAL, POSITIVE)):
@@ -35,7 +35,7 @@ def _gate_sets() -> list[Any]:
 
 
 def test_distillation_loss_falls_and_variant_is_stored_compactly(distilled: tuple[Path, Any]) -> None:
-    from models.distill import DISTILLED_FILE
+    from finsent.models.distill import DISTILLED_FILE
 
     path, result = distilled
     first, last = result.losses[:4], result.losses[-4:]
@@ -49,9 +49,9 @@ def test_distillation_loss_falls_and_variant_is_stored_compactly(distilled: tupl
 
 
 def test_distilled_variant_has_fewer_layers_and_follows_its_teacher(distilled: tuple[Path, Any]) -> None:
-    from models import Classifier
-    from models.distill import load_distilled
-    from models.network import load_version
+    from finsent.models import Classifier
+    from finsent.models.distill import load_distilled
+    from finsent.models.network import load_version
 
     path, _ = distilled
     assert len(load_distilled(load_version(path)).encoder.encoder.layer) == 2
@@ -68,11 +68,11 @@ def test_distilled_variant_has_fewer_layers_and_follows_its_teacher(distilled: t
 
 
 def test_gate_decides_what_auto_runs(distilled: tuple[Path, Any]) -> None:
-    from models import Classifier
-    from models.backends import AUTO_CPU_BACKEND, auto_cpu_backend
-    from models.distill import gate_distilled
-    from models.network import read_manifest
-    from models.versions import write_model_card
+    from finsent.models import Classifier
+    from finsent.models.backends import AUTO_CPU_BACKEND, auto_cpu_backend
+    from finsent.models.distill import gate_distilled
+    from finsent.models.network import read_manifest
+    from finsent.models.versions import write_model_card
 
     path, _ = distilled
     assert auto_cpu_backend(read_manifest(path)) == AUTO_CPU_BACKEND  # not gated: int8 path
@@ -88,15 +88,15 @@ def test_gate_decides_what_auto_runs(distilled: tuple[Path, Any]) -> None:
 
 
 def test_distilled_backend_needs_a_variant(tiny_version: Path) -> None:
-    from models import Classifier
-    from models.exceptions import ModelLoadError
+    from finsent.models import Classifier
+    from finsent.models.exceptions import ModelLoadError
 
     with pytest.raises(ModelLoadError, match="no distilled variant"):
         Classifier.load(tiny_version, device="cpu", cpu_backend="distilled")
 
 
 def test_bad_layer_choice_is_rejected(tiny_version: Path, tmp_path: Path) -> None:
-    from models.distill import DistillConfig, distill
+    from finsent.models.distill import DistillConfig, distill
 
     shutil.copytree(tiny_version, tmp_path / "v")
     with pytest.raises(ValueError, match="layers"):

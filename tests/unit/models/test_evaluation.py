@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from finsent.models.evaluation import evaluate, expected_calibration_error, metrics_from_probs
 from typer.testing import CliRunner
-
-from models.evaluation import evaluate, expected_calibration_error, metrics_from_probs
 
 
 @pytest.mark.parametrize(
@@ -54,7 +53,7 @@ def _phrasebank(tmp_path: Path) -> Path:
 
 
 def test_evaluate_writes_report_and_plots(classifier: Any, tmp_path: Path) -> None:
-    from models.data import read_phrasebank
+    from finsent.models.data import read_phrasebank
 
     report = evaluate(classifier, read_phrasebank(_phrasebank(tmp_path)), tmp_path / "out")
     assert report.task == "sentiment" and report.n == 5 and report.skipped_rows == 1

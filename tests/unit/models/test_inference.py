@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from finsent.models import SENTIMENT_LABELS, TOPIC_LABELS, EmptyTextError, Score
 
-from models import SENTIMENT_LABELS, TOPIC_LABELS, EmptyTextError, Score
 from tests.unit.models.conftest import NEGATIVE, NEUTRAL, POSITIVE
 
 HOSTILE = [
@@ -63,7 +63,7 @@ def test_empty_or_whitespace_raises_typed_error(classifier: Any, bad: str) -> No
 
 
 def test_empty_error_is_bad_data() -> None:
-    from finsent.errors import BadDataError
+    from finsent.core.errors import BadDataError
 
     assert issubclass(EmptyTextError, BadDataError)
 
@@ -85,8 +85,8 @@ def test_empty_batch_and_str_argument(classifier: Any) -> None:
 @pytest.mark.parametrize("backend", ["torch-int8", "onnx-int8"])
 def test_int8_backends_agree_with_fp32(backend: str, tmp_path: Path) -> None:
     """On the shipped model, the int8 paths give (nearly) the fp32 answers."""
-    from models import Classifier
-    from models.registry import DEFAULT_MODEL_DIR
+    from finsent.models import Classifier
+    from finsent.models.registry import DEFAULT_MODEL_DIR
 
     texts = POSITIVE + NEGATIVE + NEUTRAL + HOSTILE[1:5]
     ref = Classifier.load(DEFAULT_MODEL_DIR, device="cpu", cpu_backend="fp32").predict(texts)
@@ -105,7 +105,7 @@ def test_int8_backends_agree_with_fp32(backend: str, tmp_path: Path) -> None:
 
 
 def test_unknown_backend_is_rejected(tiny_version: Path) -> None:
-    from models import Classifier
+    from finsent.models import Classifier
 
     with pytest.raises(ValueError):
         Classifier.load(tiny_version, device="cpu", cpu_backend="tpu")
@@ -114,8 +114,7 @@ def test_unknown_backend_is_rejected(tiny_version: Path) -> None:
 @pytest.mark.gpu
 def test_cuda_half_precision(tiny_version: Path) -> None:
     import torch
-
-    from models import Classifier
+    from finsent.models import Classifier
 
     if not torch.cuda.is_available():
         pytest.skip("no CUDA")

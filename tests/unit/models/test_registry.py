@@ -6,9 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from models.exceptions import RegistryError
-from models.registry import DEFAULT_MODEL_DIR, InMemoryIndex, ModelRegistry, ensure_default_registered
+from finsent.models.exceptions import RegistryError
+from finsent.models.registry import DEFAULT_MODEL_DIR, InMemoryIndex, ModelRegistry, ensure_default_registered
 
 
 def _fake_version(root: Path, version: str) -> Path:
@@ -56,7 +55,7 @@ def test_promote_and_rollback_keep_one_production(tmp_path: Path) -> None:
 
 
 def test_engine_without_factory_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import models.registry as registry
+    import finsent.models.registry as registry
 
     monkeypatch.setattr(registry, "_index_factory", None)
     with pytest.raises(RegistryError, match="set_index_factory"):

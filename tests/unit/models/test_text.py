@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from models import compose_text, normalize_text
+from finsent.models import compose_text, normalize_text
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ def test_version_directory_is_complete(tiny_version: Path) -> None:
 
 
 def test_reload_gives_identical_predictions(tiny_version: Path, classifier: Any) -> None:
-    from models import Classifier
+    from finsent.models import Classifier
 
     texts = POSITIVE + NEGATIVE + ["Oil prices steady ahead of OPEC meeting"]
     again = Classifier.load(tiny_version, device="cpu", cpu_backend="fp32", max_length=32)
@@ -46,9 +46,8 @@ def test_reload_gives_identical_predictions(tiny_version: Path, classifier: Any)
 def test_reload_matches_the_trained_model(tiny_run: Any, tiny_version: Path) -> None:
     """The weights written are the weights trained: in-memory and reloaded logits agree."""
     import torch
-
-    from models.network import build_model, load_version
-    from models.text import normalize_text
+    from finsent.models.network import build_model, load_version
+    from finsent.models.text import normalize_text
 
     loaded = load_version(tiny_version)
     fresh, tok = build_model(None, mode="top", train_layers=1)
@@ -69,7 +68,7 @@ def test_trained_model_separates_clear_headlines(classifier: Any) -> None:
 
 @pytest.mark.slow
 def test_same_data_and_seed_give_same_metrics(tmp_path: Path) -> None:
-    from models.training import TrainConfig, train
+    from finsent.models.training import TrainConfig, train
 
     config = TrainConfig(
         mode="top",
@@ -90,7 +89,7 @@ def test_same_data_and_seed_give_same_metrics(tmp_path: Path) -> None:
 
 
 def test_split_dev_is_seeded_and_disjoint() -> None:
-    from models.training import split_dev
+    from finsent.models.training import split_dev
 
     examples = tiny_examples()
     train1, dev1 = split_dev(examples, 0.25, seed=1)
@@ -106,9 +105,9 @@ def test_split_dev_is_seeded_and_disjoint() -> None:
 @pytest.mark.parametrize("mode", ["lora", "full"])
 def test_other_modes_save_and_reload(tmp_path: Path, mode: str) -> None:
     """LoRA (merged into the base at load) and full fine-tuning write versions that reload."""
-    from models import Classifier
-    from models.network import load_version
-    from models.training import TrainConfig, train
+    from finsent.models import Classifier
+    from finsent.models.network import load_version
+    from finsent.models.training import TrainConfig, train
 
     config = TrainConfig(
         mode=mode,

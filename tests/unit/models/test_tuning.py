@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from models.tuning import best_offsets
+from finsent.models.tuning import best_offsets
 
 
 def test_offsets_recover_an_under_predicted_class() -> None:

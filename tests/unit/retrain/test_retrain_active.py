@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from models.retrain import Candidate, rank_candidates
-from models.retrain.active import disagreement, margin_uncertainty
+from finsent.lifecycle import Candidate, rank_candidates
+from finsent.lifecycle.active import disagreement, margin_uncertainty
 
 SURE_TOPIC = [0.9] + [0.1 / 19] * 19
 

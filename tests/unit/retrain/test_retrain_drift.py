@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from models.retrain import Prediction, compute_drift
-from models.retrain.drift import oov_rate, psi, shares, vocabulary, words
+from finsent.lifecycle import Prediction, compute_drift
+from finsent.lifecycle.drift import oov_rate, psi, shares, vocabulary, words
 
 
 @pytest.mark.parametrize(

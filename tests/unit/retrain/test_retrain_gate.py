@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from finsent.models.data import Example
+from finsent.models.inference import Score
+from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
 
-from models.data import Example
-from models.inference import Score
-from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
-from models.retrain import RetrainConfig, SetEval, decide, evaluate_set
-from models.retrain.gate import sign_test_p
+from finsent.lifecycle import RetrainConfig, SetEval, decide, evaluate_set
+from finsent.lifecycle.gate import sign_test_p
 
 
 def _set(macro: dict[str, float], correct: Sequence[bool]) -> SetEval:

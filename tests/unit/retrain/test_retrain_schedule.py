@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from finsent.cli.retrain_cmd import build_scheduler, standard_cron
-from finsent.errors import ConfigError
-from finsent.retrain_job import config_from_settings
-from finsent.settings import Settings
-from models.retrain import RetrainConfig
+from finsent.core.errors import ConfigError
+from finsent.core.settings import Settings
+from finsent.lifecycle import RetrainConfig
+from finsent.lifecycle.job import config_from_settings
 
 
 class _Job:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stream.app import create_app
-from stream.config import StreamConfig
-from stream.topics import Topics
+from finsent.stream.app import create_app
+from finsent.stream.config import StreamConfig
+from finsent.stream.topics import Topics
 
 
 def _config(tmp_path: Path, **kw: object) -> StreamConfig:

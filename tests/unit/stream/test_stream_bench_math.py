@@ -6,8 +6,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from stream.bench import _steady_rate, percentiles
+from finsent.stream.bench import _steady_rate, percentiles
 
 
 @pytest.mark.parametrize(

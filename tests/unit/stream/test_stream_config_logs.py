@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from finsent.stream.config import StreamConfig
+from finsent.stream.logs import JsonFormatter, logging_config
+from finsent.stream.messages import InboundMessage
+from finsent.stream.pipeline import scored_record
+from finsent.stream.sink import ScoredItem, article_row, score_row
 from tests_stream_fakes import FakeScore
 
-from finsent.settings import Settings
-from stream.config import StreamConfig
-from stream.logs import JsonFormatter, logging_config
-from stream.messages import InboundMessage
-from stream.pipeline import scored_record
-from stream.records import ArticleRecord, EntityMention, ScoredArticleRecord
-from stream.sink import ScoredItem, article_row, score_row
+from finsent.core.records import ArticleRecord, EntityMention, ScoredArticleRecord
+from finsent.core.settings import Settings
 
 
 def _settings(**kw: object) -> Settings:
@@ -40,7 +40,7 @@ def test_config_takes_settings_and_ignores_unset_overrides() -> None:
 
 
 def test_json_formatter_emits_extra_fields_and_exceptions() -> None:
-    record = logging.LogRecord("stream.x", logging.WARNING, __file__, 1, "stored %d", (5,), None)
+    record = logging.LogRecord("finsent.stream.x", logging.WARNING, __file__, 1, "stored %d", (5,), None)
     record.partition = 3
     out = json.loads(JsonFormatter().format(record))
     assert out["msg"] == "stored 5"
@@ -62,7 +62,7 @@ def test_logging_config_is_accepted_by_dictconfig(json_lines: bool) -> None:
     before = logging.getLogger().handlers[:]
     try:
         logging.config.dictConfig(logging_config("DEBUG", json_lines=json_lines))
-        assert logging.getLogger("stream").level == logging.DEBUG
+        assert logging.getLogger("finsent").level == logging.DEBUG
     finally:
         logging.getLogger().handlers[:] = before
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from finsent.errors import BadDataError
-from stream.records import (
+from finsent.core.errors import BadDataError
+from finsent.core.records import (
     AlertRecord,
     ArticleRecord,
     Record,

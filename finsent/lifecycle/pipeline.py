@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from models.data import Example
-from models.retrain.config import RetrainConfig
-from models.retrain.dataset import TrainingSet
-from models.retrain.drift import DriftReport, Prediction, compute_drift, unk_rate, vocabulary
-from models.retrain.gate import Decision, SetEval, decide, evaluate_set
-from models.retrain.report import build_report, compact, write_json_atomic
-from models.training import TrainConfig, TrainResult
+from finsent.lifecycle.config import RetrainConfig
+from finsent.lifecycle.dataset import TrainingSet
+from finsent.lifecycle.drift import DriftReport, Prediction, compute_drift, unk_rate, vocabulary
+from finsent.lifecycle.gate import Decision, SetEval, decide, evaluate_set
+from finsent.lifecycle.report import build_report, compact, write_json_atomic
+from finsent.models.data import Example
+from finsent.models.training import TrainConfig, TrainResult
 
 __all__ = [
     "TMP_PREFIX",
@@ -73,7 +73,7 @@ class ChallengerResult:
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
     """The manifest of a version directory (see :func:`models.network.read_manifest`)."""
-    from models.network import read_manifest as read
+    from finsent.models.network import read_manifest as read
 
     return read(path)
 
@@ -94,7 +94,7 @@ def load_tokenizer(version_dir: str | Path) -> Any:
     """The tokenizer of a version directory (its own, or its base encoder's)."""
     from transformers import AutoTokenizer
 
-    from models.network import resolve_base_model
+    from finsent.models.network import resolve_base_model
 
     root = Path(version_dir)
     tok_dir = root / "tokenizer"
@@ -104,7 +104,7 @@ def load_tokenizer(version_dir: str | Path) -> Any:
 
 def _default_load(config: RetrainConfig) -> LoadFn:
     def load(path: Path) -> Predict:
-        from models.inference import Classifier
+        from finsent.models.inference import Classifier
 
         clf = Classifier.load(
             path, cpu_backend=config.eval_backend, max_length=128, batch_size=config.eval_batch_size
@@ -141,7 +141,7 @@ def measure_drift(
 
 
 def _default_train(examples: Sequence[Example], out: Path, tc: TrainConfig, **kw: Any) -> TrainResult:
-    from models.training import train
+    from finsent.models.training import train
 
     return train(examples, out, tc, **kw)
 
@@ -244,7 +244,7 @@ def _safe_tokenizer(path: str | Path) -> Any | None:
 
 def _finish_version(root: Path, report: dict[str, Any]) -> None:
     """Put the report into the version directory (full file + compact manifest entry + card)."""
-    from models.versions import write_model_card
+    from finsent.models.versions import write_model_card
 
     write_json_atomic(root / REPORT_FILE, report)
     manifest_path = root / MANIFEST

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from models.retrain.gate import Decision, SetEval
+from finsent.lifecycle.gate import Decision, SetEval
 
 __all__ = ["build_report", "compact", "write_json_atomic"]
 

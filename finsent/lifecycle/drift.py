@@ -21,8 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
-from models.text import normalize_text
+from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
+from finsent.models.text import normalize_text
 
 __all__ = [
     "DriftReport",

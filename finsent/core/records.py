@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from finsent.errors import BadDataError
+from finsent.core.errors import BadDataError
 
 __all__ = [
     "AlertRecord",

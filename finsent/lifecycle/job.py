@@ -32,9 +32,8 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, text
 
-from finsent.retrain_alerts import raise_failure_alert, resolve_failure_alert
-from finsent.settings import Settings
-from models.retrain import (
+from finsent.core.settings import Settings
+from finsent.lifecycle import (
     DriftReport,
     Prediction,
     RetrainConfig,
@@ -48,10 +47,11 @@ from models.retrain import (
     split_gold,
     train_and_judge,
 )
-from models.retrain.pipeline import LoadFn, TrainFn, load_tokenizer
-from models.retrain.report import build_report, write_json_atomic
-from models.text import compose_text
-from storage import labels_repo
+from finsent.lifecycle.pipeline import LoadFn, TrainFn, load_tokenizer
+from finsent.lifecycle.report import build_report, write_json_atomic
+from finsent.lifecycle.retrain_alerts import raise_failure_alert, resolve_failure_alert
+from finsent.models.text import compose_text
+from finsent.storage import labels_repo
 
 __all__ = [
     "LOCK_KEY",
@@ -150,8 +150,8 @@ class RetrainJob:
 
     def registry(self) -> Any:
         """The model registry on this job's database and store."""
-        from models.registry import ModelRegistry
-        from storage.model_registry import SqlModelIndex
+        from finsent.models.registry import ModelRegistry
+        from finsent.storage.model_registry import SqlModelIndex
 
         return ModelRegistry(SqlModelIndex(self.engine), self.settings.model_store_dir)
 
@@ -226,7 +226,7 @@ class RetrainJob:
         return RunOutcome(status, run_id, result.decision.reason, result.version, report, path)
 
     def _new_version(self, registry: Any) -> str:
-        from models.versions import new_version_id
+        from finsent.models.versions import new_version_id
 
         base = new_version_id("r")
         version, n = base, 1
@@ -291,9 +291,9 @@ def measure_stream_drift(settings: Settings, engine: Engine, config: RetrainConf
     Raises:
         RetrainError: No production model, or no base data.
     """
-    from models.inference import Classifier
-    from models.registry import ModelRegistry
-    from storage.model_registry import SqlModelIndex
+    from finsent.models.inference import Classifier
+    from finsent.models.registry import ModelRegistry
+    from finsent.storage.model_registry import SqlModelIndex
 
     production = ModelRegistry(SqlModelIndex(engine), settings.model_store_dir).production()
     if production is None:

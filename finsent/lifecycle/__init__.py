@@ -2,27 +2,27 @@
 the promotion gate, drift statistics, active-learning ranking and the challenger pipeline.
 
 The job that reads labels and scores from PostgreSQL, holds the run lock, registers and promotes
-versions and raises alerts lives in the app shell (``finsent.retrain_job``): ``models`` imports
+versions and raises alerts lives in the app shell (``finsent.lifecycle.job``): ``models`` imports
 no other stage. Heavy dependencies (torch, transformers) are imported only when a model is
 trained or loaded.
 """
 
 from __future__ import annotations
 
-from models.retrain.active import Candidate, Proposal, rank_candidates
-from models.retrain.config import DEFAULT_BASE_DATA, RetrainConfig
-from models.retrain.dataset import (
+from finsent.lifecycle.active import Candidate, Proposal, rank_candidates
+from finsent.lifecycle.config import DEFAULT_BASE_DATA, RetrainConfig
+from finsent.lifecycle.dataset import (
     StoredLabel,
     TrainingSet,
     build_training_set,
     load_base_data,
     split_gold,
 )
-from models.retrain.drift import DriftReport, Prediction, compute_drift
-from models.retrain.exceptions import LabelError, RetrainError
-from models.retrain.gate import Decision, SetEval, decide, evaluate_set
-from models.retrain.labels_io import LabelImport, LabelRow, read_label_file, validate_label
-from models.retrain.pipeline import (
+from finsent.lifecycle.drift import DriftReport, Prediction, compute_drift
+from finsent.lifecycle.exceptions import LabelError, RetrainError
+from finsent.lifecycle.gate import Decision, SetEval, decide, evaluate_set
+from finsent.lifecycle.labels_io import LabelImport, LabelRow, read_label_file, validate_label
+from finsent.lifecycle.pipeline import (
     ChallengerResult,
     StreamSample,
     clean_stale_dirs,

@@ -24,7 +24,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from finsent.errors import ConfigError
+from finsent.core.errors import ConfigError
 
 __all__ = ["Settings", "mask_secrets"]
 

@@ -22,11 +22,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from models.data import Example, Task, read_twitter_financial_news
-from models.labels import SENTIMENT_LABELS
-from models.retrain.config import RetrainConfig
-from models.retrain.exceptions import RetrainError
-from models.text import normalize_text
+from finsent.lifecycle.config import RetrainConfig
+from finsent.lifecycle.exceptions import RetrainError
+from finsent.models.data import Example, Task, read_twitter_financial_news
+from finsent.models.labels import SENTIMENT_LABELS
+from finsent.models.text import normalize_text
 
 __all__ = [
     "StoredLabel",

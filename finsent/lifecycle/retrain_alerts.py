@@ -38,8 +38,8 @@ def _alert_view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _notify(conn: Any, alert_id: int, event: str) -> None:
-    from alerts.webhooks import render_payload, subscription_matches
-    from storage import alerts_repo
+    from finsent.alerts.webhooks import render_payload, subscription_matches
+    from finsent.storage import alerts_repo
 
     view = _alert_view(alerts_repo.get_alert(conn, alert_id) or {})
     for sub in alerts_repo.list_subscriptions(conn):
@@ -66,7 +66,7 @@ def raise_failure_alert(
     Returns:
         The alert's id.
     """
-    from storage import alerts_repo
+    from finsent.storage import alerts_repo
 
     now = datetime.now(UTC)
     details = {"run_id": run_id, "error": error[:2000], "report": str(report_path) if report_path else None}
@@ -97,7 +97,7 @@ def raise_failure_alert(
 
 def resolve_failure_alert(engine: Engine, run_id: str) -> int | None:
     """Resolve a live ``retrain_failed`` alert after a successful run; its id, or None."""
-    from storage import alerts_repo
+    from finsent.storage import alerts_repo
 
     now = datetime.now(UTC)
     with engine.begin() as conn:
@@ -116,7 +116,7 @@ def resolve_failure_alert(engine: Engine, run_id: str) -> int | None:
 def _deliver_now(engine: Engine) -> None:
     import asyncio
 
-    from alerts.webhooks import DeliveryWorker
+    from finsent.alerts.webhooks import DeliveryWorker
 
     try:
         asyncio.run(DeliveryWorker(engine, timeout_s=10.0).run_once())

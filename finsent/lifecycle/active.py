@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
-from models.text import normalize_text
+from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
+from finsent.models.text import normalize_text
 
 __all__ = ["Candidate", "Proposal", "disagreement", "margin_uncertainty", "rank_candidates"]
 

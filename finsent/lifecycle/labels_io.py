@@ -31,10 +31,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from models.data import BadRow
-from models.exceptions import DataFormatError
-from models.labels import SENTIMENT_LABELS, sentiment_index, topic_index
-from models.retrain.exceptions import LabelError
+from finsent.lifecycle.exceptions import LabelError
+from finsent.models.data import BadRow
+from finsent.models.exceptions import DataFormatError
+from finsent.models.labels import SENTIMENT_LABELS, sentiment_index, topic_index
 
 __all__ = [
     "MAX_TEXT_CHARS",

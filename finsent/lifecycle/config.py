@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from models.training import TrainConfig
+from finsent.models.training import TrainConfig
 
 __all__ = ["DEFAULT_BASE_DATA", "RetrainConfig"]
 

@@ -18,13 +18,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from models.data import Example
-from models.evaluation import metrics_from_probs
-from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
-from models.retrain.config import RetrainConfig
+from finsent.lifecycle.config import RetrainConfig
+from finsent.models.data import Example
+from finsent.models.evaluation import metrics_from_probs
+from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
 
 if TYPE_CHECKING:
-    from models.inference import Score
+    from finsent.models.inference import Score
 
 __all__ = ["Decision", "SetEval", "decide", "evaluate_set", "sign_test_p"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from finsent.errors import BadDataError
-from models.exceptions import ModelsError
+from finsent.core.errors import BadDataError
+from finsent.models.exceptions import ModelsError
 
 __all__ = ["LabelError", "RetrainError"]
 

@@ -21,10 +21,10 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine
 
-from models.data import BadRow
-from models.retrain import Candidate, LabelRow, Proposal, rank_candidates, read_label_file
-from models.text import compose_text
-from storage import labels_repo
+from finsent.lifecycle import Candidate, LabelRow, Proposal, rank_candidates, read_label_file
+from finsent.models.data import BadRow
+from finsent.models.text import compose_text
+from finsent.storage import labels_repo
 
 __all__ = ["ImportResult", "import_labels", "label_queue", "previous_production", "store_labels"]
 
@@ -159,7 +159,7 @@ def _fill_previous(rows: list[dict[str, Any]], texts: list[str], path: str, kwar
     missing = [i for i, r in enumerate(rows) if r["prev_sentiment_probs"] is None and texts[i].strip()]
     if not missing or not Path(path).is_dir():
         return
-    from models.inference import Classifier
+    from finsent.models.inference import Classifier
 
     try:
         clf = Classifier.load(path, **kwargs)

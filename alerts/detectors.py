@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from finsent.alerts.rules import NegativeSurgeRule, Rule, SentimentShiftRule, ThresholdRule, VolumeSpikeRule
 
 __all__ = [

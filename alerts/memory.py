@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+
 from finsent.alerts.detectors import Counts
 from finsent.alerts.engine import AlertEvent
 from finsent.alerts.lifecycle import AlertState, Change

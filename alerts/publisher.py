@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from finsent.alerts.engine import AlertEvent
-
 from finsent.core.records import AlertRecord
 
 __all__ = ["KafkaAlertPublisher", "to_record"]

@@ -16,6 +16,7 @@ from statistics import median
 from typing import Any
 
 import numpy as np
+
 from finsent.alerts.engine import AlertEngine
 from finsent.alerts.memory import MemoryAggregates, MemoryAlertStore
 from finsent.alerts.rules import RuleSet

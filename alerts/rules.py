@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from finsent.alerts.exceptions import RuleFileError
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -38,6 +37,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from finsent.alerts.exceptions import RuleFileError
 
 __all__ = [
     "NegativeSurgeRule",

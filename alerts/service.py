@@ -14,16 +14,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from finsent.alerts.engine import AlertEngine, AlertEvent
 from finsent.alerts.exceptions import RuleFileError
 from finsent.alerts.publisher import KafkaAlertPublisher
 from finsent.alerts.rules import RuleSet, load_rules
 from finsent.alerts.store import DbAggregateReader, DbAlertStore
 from finsent.alerts.webhooks import DeliveryOutcome, DeliveryWorker, RetryPolicy
-from finsent.stream.topics import Topics
-from sqlalchemy import Engine
-
 from finsent.core.settings import Settings
+from finsent.stream.topics import Topics
 
 __all__ = ["AlertService", "build_engine"]
 

@@ -12,14 +12,15 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection, Engine
+from sqlalchemy import exc as sa_exc
+
 from finsent.alerts.detectors import Counts
 from finsent.alerts.engine import AlertEvent
 from finsent.alerts.lifecycle import AlertState, Change
 from finsent.alerts.rules import Rule
 from finsent.alerts.webhooks import render_payload, subscription_matches
 from finsent.storage import alerts_repo
-from sqlalchemy import Connection, Engine
-from sqlalchemy import exc as sa_exc
 
 __all__ = ["DbAggregateReader", "DbAlertStore", "alert_view"]
 

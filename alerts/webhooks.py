@@ -24,9 +24,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine
+
 from finsent.alerts.signing import DELIVERY_HEADER, EVENT_HEADER, signature_headers
 from finsent.storage import alerts_repo
-from sqlalchemy import Engine
 
 __all__ = [
     "DEFAULT_EVENTS",

@@ -13,9 +13,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from finsent.dashboards.grafana_sql import PanelSql
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
+
+from finsent.dashboards.grafana_sql import PanelSql
 
 __all__ = [
     "DATASOURCE",

@@ -9,6 +9,10 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
+from sqlalchemy import Engine
+from sqlalchemy.dialects.postgresql import insert
+
+from finsent.core.settings import Settings
 from finsent.ingest.config import DemoSourceConfig, SourcesFile
 from finsent.ingest.crawler import Crawler
 from finsent.ingest.demo import DemoFeed
@@ -19,10 +23,6 @@ from finsent.ingest.publish import KafkaSender, OutboxPublisher
 from finsent.ingest.sources import build_sources
 from finsent.ingest.store import ArticleStore, MemoryArticleStore, MemoryDeadLetters, SqlDeadLetters
 from finsent.storage.schema import Source as SourceRow
-from sqlalchemy import Engine
-from sqlalchemy.dialects.postgresql import insert
-
-from finsent.core.settings import Settings
 
 __all__ = ["build_crawler", "build_tagger", "sync_sources_table"]
 

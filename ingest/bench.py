@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from finsent.ingest.demo import DemoFeed, write_corpus
 from finsent.ingest.normalize import Normalizer
 from finsent.ingest.replay import load_records, publish_records, replay
 from finsent.ingest.store import MemoryArticleStore
-from sqlalchemy import Engine
 
 __all__ = ["BenchRow", "run_ingest_bench"]
 

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from finsent.ingest.exceptions import SourceConfigError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from finsent.ingest.exceptions import SourceConfigError
 
 __all__ = [
     "CrawlDefaults",

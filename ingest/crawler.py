@@ -11,6 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from finsent.core.errors import BadDataError, ConfigError, RetryableError
 from finsent.ingest.fetch import Fetcher
 from finsent.ingest.items import Article, BadItem, PollResult, RawItem
 from finsent.ingest.normalize import Normalizer, article_id
@@ -18,9 +21,6 @@ from finsent.ingest.publish import OutboxPublisher, PublishStats
 from finsent.ingest.sources.base import PollContext, Source
 from finsent.ingest.store import ArticleSink, DeadLetterSink, MemoryDeadLetters
 from finsent.ingest.urls import canonical_url
-from sqlalchemy.exc import SQLAlchemyError
-
-from finsent.core.errors import BadDataError, ConfigError, RetryableError
 
 __all__ = ["CrawlReport", "Crawler", "SourceSummary"]
 

@@ -19,10 +19,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from finsent.core.records import EntityMention
 from finsent.ingest.exceptions import SourceConfigError
 from finsent.ingest.text import lead
-
-from finsent.core.records import EntityMention
 
 __all__ = ["CompanyInfo", "EntityTagger", "TickerTable", "default_ticker_table"]
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from finsent.ingest.exceptions import PublishError
-from finsent.storage.schema import Article as ArticleRow
 from sqlalchemy import Engine, func, select, update
 
 from finsent.core.records import ArticleRecord, EntityMention
+from finsent.ingest.exceptions import PublishError
+from finsent.storage.schema import Article as ArticleRow
 
 __all__ = ["KafkaSender", "OutboxPublisher", "PublishStats", "record_from_row"]
 

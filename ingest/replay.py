@@ -22,6 +22,10 @@ from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 
+from sqlalchemy import Engine
+
+from finsent.core.errors import BadDataError
+from finsent.core.records import ArticleRecord
 from finsent.ingest.config import FieldMap
 from finsent.ingest.entities import EntityTagger
 from finsent.ingest.items import Article, BadItem, RawItem
@@ -29,10 +33,6 @@ from finsent.ingest.normalize import Normalizer
 from finsent.ingest.publish import KafkaSender, OutboxPublisher
 from finsent.ingest.sources.file import iter_file_items
 from finsent.ingest.store import ArticleStore, DeadLetterSink, MemoryDeadLetters, SqlDeadLetters
-from sqlalchemy import Engine
-
-from finsent.core.errors import BadDataError
-from finsent.core.records import ArticleRecord
 
 __all__ = ["ReplayStats", "load_records", "publish_records", "replay"]
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+
 from finsent.ingest.crawler import Crawler, SourceSummary
 from finsent.ingest.sources.base import Source
 

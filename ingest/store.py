@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from sqlalchemy import Engine, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import String
+
 from finsent.ingest.items import Article, BadItem
 from finsent.ingest.normalize import story_text
 from finsent.ingest.simhash import content_words, to_signed, to_unsigned
 from finsent.ingest.stories import StoryIndex, novelty_for
 from finsent.storage.repository import insert_dead_letter, upsert_articles
 from finsent.storage.schema import Article as ArticleRow
-from sqlalchemy import Engine, bindparam, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.types import String
 
 __all__ = [
     "AddResult",

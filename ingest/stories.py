@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+
 from finsent.ingest.simhash import jaccard
 
 __all__ = ["StoryIndex", "StoryMatch", "novelty_for"]

@@ -13,6 +13,7 @@ from finsent.models.exceptions import ModelLoadError
 
 if TYPE_CHECKING:
     import numpy as np
+
     from finsent.models.network import LoadedModel
 
 __all__ = [

@@ -51,8 +51,9 @@ def bench_texts(
 def export_pipeline_model(model_path: str | Path, out_dir: Path) -> Path:
     """The same encoder + sentiment head as a ``BertForSequenceClassification`` directory."""
     import torch
-    from finsent.models.network import load_version, resolve_base_model
     from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    from finsent.models.network import load_version, resolve_base_model
 
     loaded = load_version(model_path)
     base = resolve_base_model(loaded.manifest.get("base_model"))
@@ -110,10 +111,11 @@ def run_inference_bench(
     cuda: bool = False,
 ) -> dict[str, Any]:
     """Run every method on the same texts and return figures and ratios (JSON-ready)."""
+    from transformers import AutoTokenizer
+
     from finsent.models.backends import auto_cpu_backend
     from finsent.models.distill import has_distilled
     from finsent.models.network import read_manifest, resolve_base_model
-    from transformers import AutoTokenizer
 
     manifest = read_manifest(model_path)
     if backends is None:

@@ -90,8 +90,9 @@ def _truncate(encoder: Any, layers: Sequence[int]) -> Any:
 
 
 def _student(teacher: DualHeadModel, config: DistillConfig) -> DualHeadModel:
-    from finsent.models.network import DualHeadModel
     from peft import LoraConfig, get_peft_model
+
+    from finsent.models.network import DualHeadModel
 
     enc = get_peft_model(
         _truncate(teacher.encoder, config.layers),
@@ -134,8 +135,9 @@ def _export(student: DualHeadModel) -> dict[str, Any]:
 def load_distilled(loaded: LoadedModel) -> DualHeadModel:
     """The distilled variant of a loaded version, as a plain fp32 model (deltas merged)."""
     import torch
-    from finsent.models.network import DualHeadModel
     from safetensors.torch import load_file
+
+    from finsent.models.network import DualHeadModel
 
     path = loaded.path / DISTILLED_FILE
     if not has_distilled(loaded.path, loaded.manifest):
@@ -223,11 +225,12 @@ def distill(
     best mean dev macro-F1 (dev split carved from ``examples``) is kept.
     """
     import torch
+    from safetensors.torch import save_file
+    from tqdm.auto import tqdm
+
     from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
     from finsent.models.network import load_version, update_manifest
     from finsent.models.training import _class_weights, _seed_all, evaluate_logits, split_dev
-    from safetensors.torch import save_file
-    from tqdm.auto import tqdm
 
     say = on_log or log.info
     _seed_all(config.seed)

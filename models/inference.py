@@ -15,6 +15,7 @@ from finsent.models.text import normalize_text
 
 if TYPE_CHECKING:
     import numpy as np
+
     from finsent.models.backends import Backend
 
 __all__ = ["Classifier", "Score"]

@@ -55,10 +55,11 @@ def tune_head_bias(
 ) -> dict[str, Any]:
     """Fold dev-tuned logit offsets into ``task``'s head bias of a saved version (in place)."""
     import torch
+    from safetensors.torch import load_file, save_file
+
     from finsent.models.network import load_version, update_manifest
     from finsent.models.text import normalize_text
     from finsent.models.versions import write_model_card
-    from safetensors.torch import load_file, save_file
 
     root = Path(version_dir)
     loaded = load_version(root)

@@ -118,9 +118,10 @@ def _parent_version(init_from: str | None) -> str | None:
 
 def warm_start(path: str | Path, config: Any) -> tuple[Any, Any]:
     """A trainable model initialised from a saved version (same adapter/encoder kind)."""
-    from finsent.models.network import DualHeadModel, _load_encoder, resolve_base_model
     from safetensors.torch import load_file
     from transformers import AutoTokenizer
+
+    from finsent.models.network import DualHeadModel, _load_encoder, resolve_base_model
 
     root = Path(path)
     manifest = read_manifest(root)

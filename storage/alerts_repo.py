@@ -13,8 +13,9 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from finsent.storage.schema import Alert, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from sqlalchemy import Connection, insert, select, text, update
+
+from finsent.storage.schema import Alert, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "SCOPE_KINDS",

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement, Connection, and_, or_, select, true
+
 from finsent.storage.api_queries import Page, count_rows
 from finsent.storage.schema import Alert, ModelVersion, WebhookSubscription
-from sqlalchemy import ColumnElement, Connection, and_, or_, select, true
 
 __all__ = [
     "ALERT_SORTS",

@@ -13,16 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from finsent.storage.schema import (
-    AggEntity,
-    AggTopic,
-    Alert,
-    Article,
-    DeadLetter,
-    Label,
-    ModelVersion,
-    Score,
-)
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -33,6 +23,17 @@ from sqlalchemy import (
     or_,
     select,
     true,
+)
+
+from finsent.storage.schema import (
+    AggEntity,
+    AggTopic,
+    Alert,
+    Article,
+    DeadLetter,
+    Label,
+    ModelVersion,
+    Score,
 )
 
 __all__ = [

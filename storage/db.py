@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from finsent.storage.exceptions import MigrationError, translate_errors
-from finsent.storage.schema import Base
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
+
+from finsent.storage.exceptions import MigrationError, translate_errors
+from finsent.storage.schema import Base
 
 __all__ = [
     "MIGRATIONS_DIR",

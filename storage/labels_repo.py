@@ -10,9 +10,10 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection, and_, func, insert, select
+
 from finsent.storage.exceptions import translate_errors
 from finsent.storage.schema import Article, Label, Score
-from sqlalchemy import Connection, and_, func, insert, select
 
 __all__ = [
     "LABEL_COLUMNS",

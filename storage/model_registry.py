@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
+from sqlalchemy import Engine, Table, func, insert, select, update
+
 from finsent.storage.db import transaction
 from finsent.storage.schema import ModelVersion
-from sqlalchemy import Engine, Table, func, insert, select, update
 
 __all__ = ["SqlModelIndex"]
 

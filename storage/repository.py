@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from finsent.storage.exceptions import translate_errors
-from finsent.storage.schema import Article, Base, DeadLetter, Score
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects.postgresql import insert
+
+from finsent.storage.exceptions import translate_errors
+from finsent.storage.schema import Article, Base, DeadLetter, Score
 
 __all__ = ["MAX_PARAMS", "bulk_upsert", "insert_dead_letter", "upsert_articles", "upsert_scores"]
 

@@ -3,8 +3,6 @@
 Light on import: the topic names and message schemas are importable without Faust or torch.
 """
 
-from finsent.stream.topics import DLQ_HEADERS, Topics
-
 from finsent.core.records import (
     AlertRecord,
     ArticleRecord,
@@ -13,6 +11,7 @@ from finsent.core.records import (
     ScoredArticleRecord,
     decode,
 )
+from finsent.stream.topics import DLQ_HEADERS, Topics
 
 __all__ = [
     "DLQ_HEADERS",

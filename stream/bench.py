@@ -28,6 +28,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine, bindparam, text
+
+from finsent.core.records import ArticleRecord, ScoredArticleRecord
+from finsent.core.settings import Settings
 from finsent.stream.exceptions import ModelUnavailableError
 from finsent.stream.harness import (
     ArticlePublisher,
@@ -37,10 +41,6 @@ from finsent.stream.harness import (
     wait_for_scores,
 )
 from finsent.stream.topics import Topics
-from sqlalchemy import Engine, bindparam, text
-
-from finsent.core.records import ArticleRecord, ScoredArticleRecord
-from finsent.core.settings import Settings
 
 __all__ = ["PipelineBenchConfig", "render_table", "run_pipeline_bench"]
 

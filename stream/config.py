@@ -6,9 +6,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from finsent.stream.topics import Topics
-
 from finsent.core.settings import Settings
+from finsent.stream.topics import Topics
 
 __all__ = ["StreamConfig"]
 

@@ -13,10 +13,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
+from finsent.core.errors import BadDataError
 from finsent.models import Score
 from finsent.stream.exceptions import ModelBrokenError, StreamError
-
-from finsent.core.errors import BadDataError
 
 __all__ = ["CANARY_TEXT", "ClassifierLike", "ModelRunner"]
 

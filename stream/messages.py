@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from finsent.stream.topics import DLQ_HEADERS
-
 from finsent.core.records import ArticleRecord, SchemaError
+from finsent.stream.topics import DLQ_HEADERS
 
 __all__ = ["DeadLetter", "InboundMessage", "OutboundMessage", "decode_batch"]
 

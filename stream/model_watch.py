@@ -13,12 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Engine, select
+
 from finsent.storage.exceptions import StorageUnavailableError, translate_errors
 from finsent.storage.schema import ModelVersion
 from finsent.stream.exceptions import ModelUnavailableError
 from finsent.stream.inference import ClassifierLike, ModelRunner
 from finsent.stream.metrics import StreamMetrics
-from sqlalchemy import Engine, select
 
 __all__ = ["ModelWatcher", "ProductionModel", "classifier_loader", "production_model"]
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from finsent.core.records import ArticleRecord, ScoredArticleRecord
 from finsent.models.text import compose_text
 from finsent.stream.inference import ModelRunner
 from finsent.stream.messages import DeadLetter, InboundMessage, OutboundMessage, decode_batch
@@ -29,8 +30,6 @@ from finsent.stream.metrics import StreamMetrics
 from finsent.stream.model_watch import ModelWatcher
 from finsent.stream.sink import ScoredItem, ScoreSink
 from finsent.stream.topics import Topics
-
-from finsent.core.records import ArticleRecord, ScoredArticleRecord
 
 __all__ = ["BatchReport", "PreparedBatch", "Publisher", "ScoringPipeline", "scored_record"]
 

@@ -17,13 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from finsent.models import Score
-from finsent.storage.aggregates import refresh_buckets
-from finsent.storage.exceptions import StorageDataError, StorageUnavailableError, translate_errors
-from finsent.storage.repository import insert_dead_letter, upsert_articles, upsert_scores
-from finsent.storage.schema import DeadLetter as DeadLetterRow
-from finsent.stream.messages import DeadLetter, InboundMessage
-from finsent.stream.metrics import StreamMetrics
 from sqlalchemy import Connection, Engine, select
 from tenacity import (
     AsyncRetrying,
@@ -35,6 +28,13 @@ from tenacity import (
 )
 
 from finsent.core.records import ArticleRecord
+from finsent.models import Score
+from finsent.storage.aggregates import refresh_buckets
+from finsent.storage.exceptions import StorageDataError, StorageUnavailableError, translate_errors
+from finsent.storage.repository import insert_dead_letter, upsert_articles, upsert_scores
+from finsent.storage.schema import DeadLetter as DeadLetterRow
+from finsent.stream.messages import DeadLetter, InboundMessage
+from finsent.stream.metrics import StreamMetrics
 
 __all__ = ["STAGE", "ScoreSink", "ScoredItem", "article_row", "score_row"]
 

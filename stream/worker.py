@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential, wait_random
+
 from finsent.storage.db import make_engine
 from finsent.storage.exceptions import StorageUnavailableError
 from finsent.stream.agents.scoring import register_scoring_agent
@@ -20,7 +22,6 @@ from finsent.stream.metrics import StreamMetrics
 from finsent.stream.model_watch import ModelWatcher, classifier_loader
 from finsent.stream.pipeline import ScoringPipeline
 from finsent.stream.sink import ScoreSink
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential, wait_random
 
 __all__ = ["ScoringWorker"]
 

@@ -16,13 +16,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from finsent.storage.db import make_engine, truncate_all, upgrade
-from finsent.stream.topics import Topics
 from sqlalchemy import Engine
 
 from finsent.core.settings import Settings
 from finsent.runtime import EmbeddedStack
 from finsent.runtime import create_topics as create_kafka_topics
+from finsent.storage.db import make_engine, truncate_all, upgrade
+from finsent.stream.topics import Topics
 
 # PostgreSQL durability is pointless for throw-away test data and costs CPU we do not have.
 _TEST_PG_OPTIONS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")

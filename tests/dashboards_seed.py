@@ -15,11 +15,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine, insert
+
 from finsent.models.labels import TOPIC_LABELS
 from finsent.storage.aggregates import refresh_buckets
 from finsent.storage.repository import upsert_articles, upsert_scores
 from finsent.storage.schema import Alert, DeadLetter, ModelVersion, Source
-from sqlalchemy import Engine, insert
 
 __all__ = [
     "API_TOKEN",

@@ -9,12 +9,12 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from finsent.dashboards.api import health, routes_alerts, routes_articles, routes_labels
-from finsent.dashboards.api.deps import ApiState
 from sqlalchemy.engine import Engine
 
 from finsent.core.errors import ConfigError
 from finsent.core.settings import Settings
+from finsent.dashboards.api import health, routes_alerts, routes_articles, routes_labels
+from finsent.dashboards.api.deps import ApiState
 
 __all__ = ["WEB_DIR", "create_app"]
 

@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from finsent.dashboards.api.deps import ApiState, get_state
-from finsent.dashboards.api.schemas import CheckOut, HealthOut
-from finsent.storage import api_admin_queries
-from finsent.storage import api_queries as q
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from finsent.dashboards.api.deps import ApiState, get_state
+from finsent.dashboards.api.schemas import CheckOut, HealthOut
+from finsent.storage import api_admin_queries
+from finsent.storage import api_queries as q
 
 __all__ = ["ApiMetrics", "CachedProbe", "router", "tcp_probe"]
 

@@ -12,13 +12,13 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection, select
+
+from finsent.lifecycle import Candidate, rank_candidates, validate_label
 from finsent.models.labels import TOPIC_LABELS
 from finsent.models.text import compose_text
 from finsent.storage import labels_repo
 from finsent.storage.schema import Article, Label, ModelVersion
-from sqlalchemy import Connection, select
-
-from finsent.lifecycle import Candidate, rank_candidates, validate_label
 
 __all__ = ["QUEUE_POOL", "label_queue", "store_label"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
+
 from finsent.dashboards.api import writes
 from finsent.dashboards.api.deps import Conn, Range, ReadAuth, WriteAuth
 from finsent.dashboards.api.schemas import AckIn, AlertOut, AlertPage, WebhookCreated, WebhookIn, WebhookOut

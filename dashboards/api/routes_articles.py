@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
+
 from finsent.dashboards.api.deps import Conn, Range, ReadAuth, field_error, get_state
 from finsent.dashboards.api.schemas import AggregatesOut, ArticleDetail, ArticlePage, Sentiment
 from finsent.storage import api_queries as q

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
+
 from finsent.dashboards.api import labeling
 from finsent.dashboards.api.deps import Conn, ReadAuth, WriteAuth, field_error, get_state
 from finsent.dashboards.api.schemas import LabelIn, LabelOut, LabelQueueOut, ModelOut, Sentiment
+from finsent.lifecycle import LabelError
 from finsent.storage import api_admin_queries as q
 from finsent.storage.model_registry import SqlModelIndex
-
-from finsent.lifecycle import LabelError
 
 __all__ = ["router"]
 

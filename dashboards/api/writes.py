@@ -11,10 +11,11 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Connection, delete, select, update
+
 from finsent.storage import alerts_repo
 from finsent.storage.api_admin_queries import get_alert, webhook_view
 from finsent.storage.schema import WebhookSubscription
-from sqlalchemy import Connection, delete, select, update
 
 __all__ = [
     "acknowledge_alert",

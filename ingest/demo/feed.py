@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+
 from finsent.ingest.items import RawItem
 
 __all__ = ["DemoCompany", "DemoFeed", "DemoItem", "PlantedEvent", "Tone", "write_corpus"]

@@ -11,11 +11,6 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
-from finsent.ingest.exceptions import BadItemError, BlockedURLError, BodyTooLargeError, FetchError
-from finsent.ingest.fetch.ratelimit import HostRateLimiter
-from finsent.ingest.fetch.robots import RobotsCache
-from finsent.ingest.fetch.state import CrawlStateStore, MemoryCrawlState, UrlState
-from finsent.ingest.urls import check_url_allowed
 from tenacity import (
     Retrying,
     retry_if_exception_type,
@@ -24,6 +19,11 @@ from tenacity import (
 )
 
 from finsent.core.settings import Settings
+from finsent.ingest.exceptions import BadItemError, BlockedURLError, BodyTooLargeError, FetchError
+from finsent.ingest.fetch.ratelimit import HostRateLimiter
+from finsent.ingest.fetch.robots import RobotsCache
+from finsent.ingest.fetch.state import CrawlStateStore, MemoryCrawlState, UrlState
+from finsent.ingest.urls import check_url_allowed
 
 __all__ = ["FetchPolicy", "FetchResponse", "Fetcher"]
 

@@ -7,9 +7,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from finsent.storage.schema import CrawlState
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects.postgresql import insert
+
+from finsent.storage.schema import CrawlState
 
 __all__ = ["CrawlStateStore", "MemoryCrawlState", "SqlCrawlState", "UrlState"]
 

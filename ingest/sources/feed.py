@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import feedparser
+
 from finsent.ingest.config import FeedSourceConfig
 from finsent.ingest.exceptions import BadItemError, FetchError
 from finsent.ingest.items import BadItem, PollResult, RawItem

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 
 from alembic import context
-from finsent.storage.schema import Base
 from sqlalchemy import Connection, create_engine, pool
+
+from finsent.storage.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sqlalchemy import Engine, insert
+
 from finsent.alerts.rules import load_rules
 from finsent.alerts.service import build_engine
 from finsent.alerts.testing import WebhookReceiver
@@ -22,7 +24,6 @@ from finsent.models.labels import TOPIC_LABELS
 from finsent.storage import alerts_repo
 from finsent.storage.aggregates import refresh_buckets
 from finsent.storage.schema import Article, Score
-from sqlalchemy import Engine, insert
 
 pytestmark = [pytest.mark.slow]
 

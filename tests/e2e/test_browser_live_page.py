@@ -32,10 +32,10 @@ from dashboards_seed import (
     register_model,
     seed_demo,
 )
-from finsent.dashboards.api import create_app
 from sqlalchemy import Engine
 
 from finsent.core.settings import Settings
+from finsent.dashboards.api import create_app
 
 pytestmark = pytest.mark.slow
 

@@ -21,6 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
+from sqlalchemy import Engine, text
+
+from finsent.core.records import ScoredArticleRecord
+from finsent.core.settings import Settings
+from finsent.runtime import EmbeddedStack, create_topics
+from finsent.runtime.processes import free_port
+from finsent.runtime.state import StackState
 from finsent.storage.aggregates import aggregate_mismatches
 from finsent.storage.db import make_engine, upgrade
 from finsent.stream.harness import (
@@ -34,14 +42,6 @@ from finsent.stream.harness import (
     wait_for_scores,
 )
 from finsent.stream.topics import DLQ_HEADERS, Topics
-from pydantic import SecretStr
-from sqlalchemy import Engine, text
-
-from finsent.core.records import ScoredArticleRecord
-from finsent.core.settings import Settings
-from finsent.runtime import EmbeddedStack, create_topics
-from finsent.runtime.processes import free_port
-from finsent.runtime.state import StackState
 
 pytestmark = [pytest.mark.slow]
 

@@ -8,18 +8,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from finsent.alerts.publisher import KafkaAlertPublisher
-from finsent.alerts.rules import parse_rules
-from finsent.alerts.service import build_engine
-from finsent.storage import alerts_repo
-from finsent.storage.aggregates import refresh_buckets
-from finsent.storage.schema import Article, Score
 from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
+from finsent.alerts.publisher import KafkaAlertPublisher
+from finsent.alerts.rules import parse_rules
+from finsent.alerts.service import build_engine
 from finsent.cli import app
 from finsent.core.records import AlertRecord
 from finsent.core.settings import Settings
+from finsent.storage import alerts_repo
+from finsent.storage.aggregates import refresh_buckets
+from finsent.storage.schema import Article, Score
 
 T = datetime(2024, 5, 6, 9, tzinfo=UTC)
 RULES = """

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from finsent.alerts.stream_driver import ScoredWatermark
 from kafka import KafkaProducer
+
+from finsent.alerts.stream_driver import ScoredWatermark
 
 pytestmark = pytest.mark.integration
 

@@ -8,12 +8,13 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
 from finsent.alerts.signing import verify_signature
 from finsent.alerts.testing import WebhookReceiver
 from finsent.alerts.webhooks import DeliveryWorker, RetryPolicy
 from finsent.storage import alerts_repo
-from sqlalchemy import Engine
-from typer.testing import CliRunner
 
 FAST = RetryPolicy(max_attempts=3, base_delay_s=0.05, max_delay_s=0.1)
 NOW = datetime(2024, 3, 4, 12, tzinfo=UTC)

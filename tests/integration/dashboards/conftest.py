@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from dashboards_seed import API_TOKEN, MODEL_VERSION, ScoredArticle, register_model, seed_demo
 from fastapi.testclient import TestClient
-from finsent.dashboards.api import create_app
 from sqlalchemy import Engine
 
 from finsent.core.settings import Settings
+from finsent.dashboards.api import create_app
 
 
 @pytest.fixture

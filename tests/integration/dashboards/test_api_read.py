@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from dashboards_seed import AUTH, MODEL_VERSION, ScoredArticle, insert_alert, insert_scored, register_model
 from fastapi.testclient import TestClient
-from finsent.models.labels import TOPIC_LABELS
 from sqlalchemy import Engine
+
+from finsent.models.labels import TOPIC_LABELS
 
 
 def _ids(client: TestClient, **params: Any) -> list[str]:

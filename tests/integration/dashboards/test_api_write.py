@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from dashboards_seed import AUTH, ScoredArticle, insert_alert, insert_scored, register_model
 from fastapi.testclient import TestClient
-from finsent.storage.schema import Label, WebhookSubscription
 from sqlalchemy import Engine, func, select
+
+from finsent.storage.schema import Label, WebhookSubscription
 
 WRITES = [
     ("post", "/api/alerts/1/ack", {"by": "ana"}),

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 import typer
-from finsent.dashboards.exceptions import GrafanaPushError
-from finsent.dashboards.grafana_build import build_dashboards
-from finsent.dashboards.grafana_push import push_dashboards
 from typer.testing import CliRunner
 
 from finsent.cli import dashboards_cmd
+from finsent.dashboards.exceptions import GrafanaPushError
+from finsent.dashboards.grafana_build import build_dashboards
+from finsent.dashboards.grafana_push import push_dashboards
 
 
 class FakeGrafana(BaseHTTPRequestHandler):

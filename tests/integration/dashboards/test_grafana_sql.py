@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 from dashboards_seed import MODEL_VERSION, insert_alert, insert_dead_letter, register_model, seed_demo
+from sqlalchemy import Engine, insert, text
+
 from finsent.dashboards.grafana_build import build_dashboards, iter_queries
 from finsent.dashboards.grafana_sql import expand_macros
 from finsent.storage.schema import WebhookDelivery, WebhookSubscription
-from sqlalchemy import Engine, insert, text
 
 QUERIES = [
     (f"{uid}: {where}", sql)

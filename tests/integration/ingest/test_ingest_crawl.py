@@ -8,15 +8,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from finsent.ingest import OutboxPublisher, build_crawler, parse_sources
-from finsent.ingest.crawler import Crawler
-from finsent.ingest.publish import KafkaSender
-from finsent.storage.schema import Article, CrawlState, DeadLetter
 from ingest_news_server import NewsServer
 from sqlalchemy import Engine, func, select
 
 from finsent.core.records import ArticleRecord
 from finsent.core.settings import Settings
+from finsent.ingest import OutboxPublisher, build_crawler, parse_sources
+from finsent.ingest.crawler import Crawler
+from finsent.ingest.publish import KafkaSender
+from finsent.storage.schema import Article, CrawlState, DeadLetter
 
 pytestmark = pytest.mark.integration
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from ingest_news_server import NewsServer
+from sqlalchemy import Engine
+
 from finsent.ingest.exceptions import (
     BadItemError,
     BlockedURLError,
@@ -13,8 +16,6 @@ from finsent.ingest.exceptions import (
     RobotsDisallowedError,
 )
 from finsent.ingest.fetch import Fetcher, FetchPolicy, SqlCrawlState
-from ingest_news_server import NewsServer
-from sqlalchemy import Engine
 
 pytestmark = pytest.mark.integration
 

@@ -11,6 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
+
+from finsent.cli import app
+from finsent.core.records import ArticleRecord
+from finsent.core.settings import Settings
 from finsent.ingest import (
     DemoFeed,
     build_crawler,
@@ -24,12 +30,6 @@ from finsent.ingest import (
 from finsent.storage.schema import Article, DeadLetter
 from finsent.storage.schema import Source as SourceRow
 from finsent.stream.topics import Topics
-from sqlalchemy import Engine, func, select
-from typer.testing import CliRunner
-
-from finsent.cli import app
-from finsent.core.records import ArticleRecord
-from finsent.core.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from finsent.storage.schema import Article
 from sqlalchemy import Engine, func, select
+
+from finsent.storage.schema import Article
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

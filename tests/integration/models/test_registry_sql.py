@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, text
+
 from finsent.models.exceptions import RegistryError
 from finsent.models.registry import (
     DEFAULT_MODEL_DIR,
@@ -14,7 +16,6 @@ from finsent.models.registry import (
     set_index_factory,
 )
 from finsent.storage.model_registry import SqlModelIndex
-from sqlalchemy import Engine, text
 
 
 def _fake_version(root: Path, version: str) -> Path:

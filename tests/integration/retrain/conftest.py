@@ -59,9 +59,9 @@ def make_config(**overrides: Any) -> Any:
 def base_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small production-like model (top mode), trained once per session."""
     import torch
-    from finsent.models.training import TrainConfig, train
 
     from finsent.lifecycle import load_base_data, split_gold
+    from finsent.models.training import TrainConfig, train
 
     torch.set_num_threads(2)
     _gold, rest = split_gold(load_base_data(BASE_DATA), TEST_CONFIG["gold_size"], 20251)

@@ -14,16 +14,16 @@ from typing import Any
 
 import pytest
 import typer
-from finsent.alerts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
-from finsent.models.inference import Classifier
-from finsent.storage import alerts_repo
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from finsent.alerts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from finsent.cli import retrain_cmd
 from finsent.lifecycle import load_base_data, split_gold, validate_label
 from finsent.lifecycle.job import LOCK_KEY, RetrainJob
 from finsent.lifecycle.labeling import store_labels
+from finsent.models.inference import Classifier
+from finsent.storage import alerts_repo
 from tests.integration.retrain.conftest import BASE_DATA, BASE_VERSION, TEST_CONFIG, RetrainEnv, make_config
 from tests.integration.retrain.retrain_data import poisoned_labels, slang_labels, slang_probe
 

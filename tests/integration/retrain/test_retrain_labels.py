@@ -8,9 +8,6 @@ from pathlib import Path
 
 import pytest
 import typer
-from finsent.models.registry import ModelRegistry
-from finsent.storage import labels_repo, upsert_articles, upsert_scores
-from finsent.storage.model_registry import SqlModelIndex
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
@@ -18,6 +15,9 @@ from finsent.cli import retrain_cmd
 from finsent.core.settings import Settings
 from finsent.lifecycle import validate_label
 from finsent.lifecycle.labeling import label_queue, store_labels
+from finsent.models.registry import ModelRegistry
+from finsent.storage import labels_repo, upsert_articles, upsert_scores
+from finsent.storage.model_registry import SqlModelIndex
 
 NOW = datetime.now(UTC)
 

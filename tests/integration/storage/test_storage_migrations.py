@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
 from finsent.storage.db import current_revision, downgrade, head_revision, make_engine, upgrade
 from finsent.storage.schema import Base
-from sqlalchemy import inspect
 
 
 def _tables(url: str) -> set[str]:

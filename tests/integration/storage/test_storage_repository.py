@@ -6,12 +6,13 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-import finsent.storage.repository as repository
 import pytest
+from sqlalchemy import Engine, func, select, text
+
+import finsent.storage.repository as repository
 from finsent.storage.exceptions import StorageDataError, StorageUnavailableError
 from finsent.storage.repository import bulk_upsert, insert_dead_letter, upsert_articles, upsert_scores
 from finsent.storage.schema import Article, DeadLetter, Score, Source
-from sqlalchemy import Engine, func, select, text
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -196,10 +197,9 @@ def test_dead_letter_keeps_the_original_bytes_and_the_reason(db_engine: Engine) 
 
 
 def test_unreachable_database_is_a_retryable_error() -> None:
-    from finsent.storage.db import make_engine, transaction
-
     from finsent.core.errors import RetryableError
     from finsent.runtime.processes import free_port
+    from finsent.storage.db import make_engine, transaction
 
     engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x", connect_timeout_s=2)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from finsent.alerts.detectors import Counts
 from finsent.alerts.engine import AlertEngine, window_ends
 from finsent.alerts.exceptions import RuleFileError

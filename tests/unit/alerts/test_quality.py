@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from finsent.alerts.quality import Scenario, measure, render_report
 from finsent.alerts.rules import parse_rules
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from finsent.alerts.exceptions import RuleFileError
 from finsent.alerts.rules import NegativeSurgeRule, load_rules, parse_duration, parse_rules
 

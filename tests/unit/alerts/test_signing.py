@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+
 from finsent.alerts.signing import sign, signature_headers, verify_signature
 from finsent.alerts.webhooks import RetryPolicy, render_payload, subscription_matches
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from finsent.alerts.stream_driver import ScoredWatermark
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -6,13 +6,13 @@ import socket
 from typing import Any
 
 import pytest
-from finsent.dashboards.api import create_app
-from finsent.dashboards.api.health import CachedProbe, tcp_probe
 from pydantic import SecretStr
 from sqlalchemy import create_engine
 
 from finsent.core.errors import ConfigError
 from finsent.core.settings import Settings
+from finsent.dashboards.api import create_app
+from finsent.dashboards.api.health import CachedProbe, tcp_probe
 
 
 @pytest.mark.parametrize("token", [None, "", "   "])

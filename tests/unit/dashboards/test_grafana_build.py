@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
+
 from finsent.dashboards.grafana_build import DATASOURCE, JSON_DIR, build_dashboards, iter_queries
 from finsent.models.labels import TOPIC_LABELS
-from typer.testing import CliRunner
 
 BUILT = build_dashboards()
 

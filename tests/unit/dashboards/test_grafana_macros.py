@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from finsent.dashboards.exceptions import PanelSqlError
 from finsent.dashboards.grafana_sql import expand_macros, parse_interval
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from finsent.ingest.config import (
     DemoSourceConfig,
     FileSourceConfig,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from finsent.ingest.config import parse_sources
 from finsent.ingest.demo import DemoFeed, PlantedEvent, write_corpus
 from finsent.ingest.fetch import Fetcher

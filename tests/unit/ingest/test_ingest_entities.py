@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from finsent.ingest.entities import EntityTagger, TickerTable, default_ticker_table
 from finsent.ingest.exceptions import SourceConfigError
 

@@ -7,6 +7,9 @@ import contextlib
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from finsent.ingest.config import FieldMap
 from finsent.ingest.entities import EntityTagger
 from finsent.ingest.exceptions import BadItemError, BodyTooLargeError
@@ -16,8 +19,6 @@ from finsent.ingest.sources import extract_article, extract_links, parse_feed, p
 from finsent.ingest.text import clean_text
 from finsent.ingest.times import parse_time
 from finsent.ingest.urls import canonical_url, resolve_url
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 NOW = datetime(2024, 5, 2, 8, 0, tzinfo=UTC)
 BASE = "https://news.example.com/feed"

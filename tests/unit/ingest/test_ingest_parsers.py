@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from ingest_samples import ARTICLE_HTML, ATOM, JSON_API, RSS
+
 from finsent.ingest.config import FieldMap
 from finsent.ingest.exceptions import BadItemError, SourceConfigError
 from finsent.ingest.items import BadItem, RawItem
@@ -18,7 +20,6 @@ from finsent.ingest.sources import (
     parse_feed,
     parse_json_items,
 )
-from ingest_samples import ARTICLE_HTML, ATOM, JSON_API, RSS
 
 BASE = "https://news.example.com"
 NOW = datetime(2024, 5, 2, 8, 0, tzinfo=UTC)

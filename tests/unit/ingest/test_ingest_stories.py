@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from finsent.ingest.items import RawItem
 from finsent.ingest.normalize import Normalizer, story_text
 from finsent.ingest.simhash import content_words, hamming, jaccard, simhash, to_signed, to_unsigned

@@ -7,6 +7,7 @@ import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from finsent.ingest.text import clean_text, detect_language, lead
 from finsent.ingest.times import parse_time, published_or_estimated
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from finsent.ingest.exceptions import BlockedURLError
 from finsent.ingest.urls import canonical_url, check_url_allowed, is_public_address, resolve_url
 

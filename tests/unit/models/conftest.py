@@ -47,6 +47,7 @@ def tiny_examples() -> list[Any]:
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """Train a tiny model once per session (a few steps of the top layer only)."""
     import torch
+
     from finsent.models.training import TrainConfig, train
 
     torch.set_num_threads(2)

@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from finsent.models.data import (
     data_fingerprint,
     read_csv,
@@ -15,8 +18,6 @@ from finsent.models.data import (
     read_twitter_financial_news,
 )
 from finsent.models.exceptions import DataFormatError
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 
 def test_twitter_sentiment_label_map(tmp_path: Path) -> None:

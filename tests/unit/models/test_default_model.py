@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 import pytest
-from finsent.models.registry import DEFAULT_MODEL_DIR
 
+from finsent.models.registry import DEFAULT_MODEL_DIR
 from tests.unit.models.conftest import NEGATIVE, POSITIVE
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from finsent.models.evaluation import evaluate, expected_calibration_error, metrics_from_probs
 from typer.testing import CliRunner
+
+from finsent.models.evaluation import evaluate, expected_calibration_error, metrics_from_probs
 
 
 @pytest.mark.parametrize(

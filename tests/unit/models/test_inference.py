@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from finsent.models import SENTIMENT_LABELS, TOPIC_LABELS, EmptyTextError, Score
 
+from finsent.models import SENTIMENT_LABELS, TOPIC_LABELS, EmptyTextError, Score
 from tests.unit.models.conftest import NEGATIVE, NEUTRAL, POSITIVE
 
 HOSTILE = [
@@ -114,6 +114,7 @@ def test_unknown_backend_is_rejected(tiny_version: Path) -> None:
 @pytest.mark.gpu
 def test_cuda_half_precision(tiny_version: Path) -> None:
     import torch
+
     from finsent.models import Classifier
 
     if not torch.cuda.is_available():

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from finsent.models.exceptions import RegistryError
 from finsent.models.registry import DEFAULT_MODEL_DIR, InMemoryIndex, ModelRegistry, ensure_default_registered
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from finsent.models import compose_text, normalize_text
 
 

@@ -46,6 +46,7 @@ def test_reload_gives_identical_predictions(tiny_version: Path, classifier: Any)
 def test_reload_matches_the_trained_model(tiny_run: Any, tiny_version: Path) -> None:
     """The weights written are the weights trained: in-memory and reloaded logits agree."""
     import torch
+
     from finsent.models.network import build_model, load_version
     from finsent.models.text import normalize_text
 

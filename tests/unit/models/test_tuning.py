@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from finsent.models.tuning import best_offsets
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from finsent.models.data import Example
 
 from finsent.lifecycle import RetrainConfig, StoredLabel, build_training_set, split_gold
 from finsent.lifecycle.dataset import in_holdout, label_examples
+from finsent.models.data import Example
 
 
 def _base(n: int = 200) -> list[Example]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from finsent.models.data import Example
-from finsent.models.inference import Score
-from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
 
 from finsent.lifecycle import RetrainConfig, SetEval, decide, evaluate_set
 from finsent.lifecycle.gate import sign_test_p
+from finsent.models.data import Example
+from finsent.models.inference import Score
+from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
 
 
 def _set(macro: dict[str, float], correct: Sequence[bool]) -> SetEval:

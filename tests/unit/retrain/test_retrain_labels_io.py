@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from finsent.models.exceptions import DataFormatError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from finsent.lifecycle import LabelError, read_label_file, validate_label
+from finsent.models.exceptions import DataFormatError
 
 
 @pytest.mark.parametrize(

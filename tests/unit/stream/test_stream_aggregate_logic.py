@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from finsent.storage.aggregates import ALL_TOPICS, expected_aggregates, minute_bucket
 
 T = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

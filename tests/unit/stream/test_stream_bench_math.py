@@ -6,6 +6,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from finsent.stream.bench import _steady_rate, percentiles
 
 

@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tests_stream_fakes import FakeScore
+
+from finsent.core.records import ArticleRecord, EntityMention, ScoredArticleRecord
+from finsent.core.settings import Settings
 from finsent.stream.config import StreamConfig
 from finsent.stream.logs import JsonFormatter, logging_config
 from finsent.stream.messages import InboundMessage
 from finsent.stream.pipeline import scored_record
 from finsent.stream.sink import ScoredItem, article_row, score_row
-from tests_stream_fakes import FakeScore
-
-from finsent.core.records import ArticleRecord, EntityMention, ScoredArticleRecord
-from finsent.core.settings import Settings
 
 
 def _settings(**kw: object) -> Settings:

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pytest
-from finsent.stream.exceptions import ModelBrokenError, StreamError
-from finsent.stream.inference import CANARY_TEXT, ModelRunner
 
 from finsent.core.errors import BadDataError
+from finsent.stream.exceptions import ModelBrokenError, StreamError
+from finsent.stream.inference import CANARY_TEXT, ModelRunner
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from finsent.stream.messages import MAX_REASON_CHARS, DeadLetter, InboundMessage, decode_batch
-from finsent.stream.topics import DLQ_HEADERS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from finsent.core.records import ArticleRecord
+from finsent.stream.messages import MAX_REASON_CHARS, DeadLetter, InboundMessage, decode_batch
+from finsent.stream.topics import DLQ_HEADERS
 
 T0 = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 

@@ -5,7 +5,10 @@
 * :mod:`alerts.lifecycle` -- one alert per (rule, scope) episode, cooldown, resolution;
 * :mod:`alerts.engine` -- `AlertEngine.advance(watermark)` (the per-window hook) and `catch_up`;
 * :mod:`alerts.store` -- PostgreSQL reader/store; :mod:`alerts.memory` -- in-memory ones;
-* :mod:`alerts.webhooks` / :mod:`alerts.signing` -- delivery worker, `verify_signature`;
+* :mod:`alerts.webhooks` / :mod:`alerts.signing` -- which subscriptions get which body
+  (`enqueue_notifications`), the delivery worker, `verify_signature`;
+* :mod:`alerts.publisher` -- events to the alerts topic; every outward shape of an alert is a
+  view of :class:`finsent.core.alerts.AlertPayload`;
 * :mod:`alerts.service` -- `AlertService`, `build_engine` (engine + delivery, `finsent alerts run`);
 * :mod:`alerts.quality` -- false alerts/day and detection delay on simulated streams.
 """

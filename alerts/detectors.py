@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from finsent.alerts.rules import NegativeSurgeRule, Rule, SentimentShiftRule, ThresholdRule, VolumeSpikeRule
+from finsent.alerts.rules import NegativeSurgeRule, SentimentShiftRule, ThresholdRule, VolumeSpikeRule
 
 __all__ = [
     "Counts",
@@ -169,12 +169,3 @@ def detect_threshold(rule: ThresholdRule, window: Counts) -> Detection:
     defined = window.n > 0 or rule.metric.startswith("n") or rule.metric == "count"
     fired = defined and window.n >= rule.min_count and _OPS[rule.op](value, rule.value)
     return Detection(fired, value, rule.value, None, {"n": window.n, "metric": rule.metric, "op": rule.op})
-
-
-def needs_history(rule: Rule) -> str:
-    """What baseline a rule kind reads: ``totals``, ``series`` or ``none``."""
-    if isinstance(rule, NegativeSurgeRule):
-        return "totals"
-    if isinstance(rule, VolumeSpikeRule | SentimentShiftRule):
-        return "series"
-    return "none"

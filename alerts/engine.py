@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +29,7 @@ from finsent.alerts.detectors import (
 from finsent.alerts.exceptions import RuleFileError
 from finsent.alerts.lifecycle import AlertState, Change, decide
 from finsent.alerts.rules import (
+    AnyRule,
     NegativeSurgeRule,
     Rule,
     RuleSet,
@@ -37,6 +38,7 @@ from finsent.alerts.rules import (
     VolumeSpikeRule,
     load_rules,
 )
+from finsent.core.alerts import AlertEventName, AlertPayload
 
 __all__ = ["AggregateReader", "AlertEngine", "AlertEvent", "AlertPublisher", "AlertStore", "window_ends"]
 
@@ -70,13 +72,13 @@ class AggregateReader(Protocol):
 class AlertEvent:
     """A stored lifecycle change, as published and notified."""
 
-    event: str
+    event: AlertEventName
     alert_id: int
-    rule: Rule
+    rule: AnyRule
     state: AlertState
     detection: Detection | None
     notified: bool
-    view: dict[str, Any] = field(default_factory=dict)
+    payload: AlertPayload
 
 
 class AlertStore(Protocol):

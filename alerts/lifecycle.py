@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from finsent.alerts.detectors import Detection
-from finsent.alerts.rules import Rule
+from finsent.alerts.rules import AnyRule
 
 __all__ = ["LIVE_STATUSES", "AlertState", "Change", "decide"]
 
@@ -64,7 +64,7 @@ class Change:
 
 
 def decide(
-    rule: Rule,
+    rule: AnyRule,
     scope_value: str,
     latest: AlertState | None,
     detection: Detection,
@@ -94,7 +94,7 @@ def decide(
 
 
 def _open(
-    rule: Rule,
+    rule: AnyRule,
     scope_value: str,
     previous: AlertState | None,
     detection: Detection,
@@ -129,7 +129,7 @@ def _open(
     return Change("open", state, detection, None if recently else "opened")
 
 
-def _update(rule: Rule, live: AlertState, detection: Detection, window_end: datetime) -> Change:
+def _update(rule: AnyRule, live: AlertState, detection: Detection, window_end: datetime) -> Change:
     due = live.last_notified_at is None or window_end - live.last_notified_at >= rule.cooldown
     notify = live.status == "open" and due
     peak = live.details.get("peak_statistic")

@@ -17,6 +17,7 @@ from finsent.alerts.detectors import Counts
 from finsent.alerts.engine import AlertEvent
 from finsent.alerts.lifecycle import AlertState, Change
 from finsent.alerts.rules import Rule
+from finsent.core.alerts import AlertEventName, AlertPayload
 
 __all__ = ["MemoryAggregates", "MemoryAlertStore"]
 
@@ -126,9 +127,10 @@ class MemoryAlertStore:
             assert state.id is not None
             self.alerts[state.id] = state
             if change.action != "quiet":
-                event = AlertEvent(
-                    _EVENT[change.action], state.id, rule, state, change.detection, change.notify is not None
-                )
+                notified = change.notify is not None
+                payload = _payload(rule, state, change)
+                name = _EVENT[change.action]
+                event = AlertEvent(name, state.id, rule, state, change.detection, notified, payload)
                 out.append(event)
         self.events.extend(out)
         return out
@@ -138,4 +140,26 @@ class MemoryAlertStore:
         self.alerts[alert_id] = replace(self.alerts[alert_id], status="acknowledged")
 
 
-_EVENT = {"open": "opened", "update": "updated", "resolve": "resolved"}
+_EVENT: dict[str, AlertEventName] = {"open": "opened", "update": "updated", "resolve": "resolved"}
+
+
+def _payload(rule: Rule, state: AlertState, change: Change) -> AlertPayload:
+    # The row this store would have written, so events look as they do from the database.
+    det = change.detection
+    row = {
+        "id": state.id,
+        "rule_id": rule.id,
+        "kind": rule.kind,
+        "scope_kind": state.scope_kind,
+        "scope_value": state.scope_value,
+        "severity": rule.severity,
+        "status": state.status,
+        "opened_at": state.opened_at,
+        "window_start": state.window_start,
+        "window_end": state.window_end,
+        "value": det.value if det is not None else 0.0,
+        "baseline": det.baseline if det is not None else None,
+        "statistic": det.statistic if det is not None else None,
+        "details": state.details,
+    }
+    return AlertPayload.from_row(row, description=rule.description)

@@ -1,66 +1,43 @@
-"""Publishes alert lifecycle events as :class:`stream.records.AlertRecord` to the alerts topic."""
+"""Publishes alert lifecycle events as :class:`~finsent.core.records.AlertRecord` to the alerts topic."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from finsent.alerts.engine import AlertEvent
 from finsent.core.records import AlertRecord
+from finsent.stream.kafka import KafkaUnavailableError, Producer
 
-__all__ = ["KafkaAlertPublisher", "to_record"]
+__all__ = ["CLIENT_ID", "KafkaAlertPublisher", "to_record"]
+
+#: Kafka client id of the alerts stage's producer.
+CLIENT_ID = "finsent-alerts"
 
 log = logging.getLogger(__name__)
 
 
 def to_record(event: AlertEvent, *, at: datetime | None = None) -> AlertRecord:
-    """The AlertRecord of one event (value/baseline/statistic from the stored alert)."""
-    view = event.view
-    det = event.detection
-    value = view.get("value", det.value if det else 0.0)
-    return AlertRecord(
-        alert_id=event.alert_id,
-        event=event.event,  # type: ignore[arg-type]  # opened | updated | resolved | acknowledged
-        rule_id=event.rule.id,
-        rule_kind=event.rule.kind,
-        scope_kind=event.state.scope_kind,  # type: ignore[arg-type]  # validated rule scope
-        scope_value=event.state.scope_value,
-        severity=event.rule.severity,
-        value=float(value if value is not None else 0.0),
-        baseline=view.get("baseline", det.baseline if det else None),
-        statistic=view.get("statistic", det.statistic if det else None),
-        window_start=event.state.window_start,
-        window_end=event.state.window_end,
-        at=at or datetime.now(UTC),
-        details={k: v for k, v in view.items() if k in ("details", "top_articles", "status")},
-    )
+    """The AlertRecord of one event: its stored alert's payload, as of ``at`` (default now)."""
+    return event.payload.to_record(event.event, at=at)
 
 
 class KafkaAlertPublisher:
-    """kafka-python producer (acks=all, bounded timeouts); failures are logged, never raised.
+    """Sends alert events through :class:`finsent.stream.kafka.Producer`; failures are logged, never raised.
 
-    The database is the source of truth for alerts; the topic is a feed for other consumers.
+    The database is the source of truth for alerts; the topic is a feed for other consumers, so
+    a broker that is away must not stop alerting.
+
+    Args:
+        bootstrap: Comma separated ``host:port`` list of the brokers.
+        topic: The alerts topic.
     """
 
-    def __init__(self, bootstrap: str, topic: str, *, timeout_s: float = 10.0) -> None:
+    def __init__(self, bootstrap: str, topic: str) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
-        self.timeout_s = timeout_s
-        self._producer: Any = None
-
-    def _get(self) -> Any:
-        if self._producer is None:
-            from kafka import KafkaProducer  # lazy: kafka-python only where alerts are published
-
-            self._producer = KafkaProducer(
-                bootstrap_servers=self.bootstrap.split(","),
-                acks="all",
-                request_timeout_ms=int(self.timeout_s * 1000),
-                max_block_ms=int(self.timeout_s * 1000),
-            )
-        return self._producer
+        self._producer = Producer(bootstrap, client_id=CLIENT_ID)
 
     def publish(self, events: Sequence[AlertEvent]) -> None:
         """Send one AlertRecord per event, keyed by ``rule_id:scope_kind:scope_value``."""
@@ -68,23 +45,16 @@ class KafkaAlertPublisher:
 
     def publish_records(self, records: Sequence[AlertRecord]) -> None:
         """Send ready-made records (e.g. an ``acknowledged`` event from the CLI)."""
+        messages = [(f"{r.rule_id}:{r.scope_kind}:{r.scope_value}".encode(), r.to_bytes()) for r in records]
         try:
-            producer = self._get()
-            futures = [
-                producer.send(
-                    self.topic,
-                    key=f"{r.rule_id}:{r.scope_kind}:{r.scope_value}".encode(),
-                    value=r.to_bytes(),
-                )
-                for r in records
-            ]
-            for future in futures:
-                future.get(timeout=self.timeout_s)
-        except Exception:  # a broker outage must not stop alerting
-            log.exception("publishing %d alert events to %s failed", len(records), self.topic)
+            acked = self._producer.send(self.topic, messages)
+        except KafkaUnavailableError as exc:
+            log.error("publishing %d alert events to %s failed: %s", len(records), self.topic, exc)
+            return
+        if not all(acked):
+            missing = len(acked) - sum(acked)
+            log.error("%d of %d alert events not acknowledged by %s", missing, len(records), self.topic)
 
     def close(self) -> None:
         """Flush and close the producer."""
-        if self._producer is not None:
-            self._producer.close(timeout=self.timeout_s)
-            self._producer = None
+        self._producer.close()

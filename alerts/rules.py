@@ -7,7 +7,7 @@ A rule file looks like::
       - id: entity-negative-surge
         kind: negative_surge          # negative_surge | volume_spike | sentiment_shift | threshold
         scope: {kind: entity, value: "*"}   # topic | entity | source | all; "*" = each one separately
-        window: 15m                   # whole minutes: 15m, 2h, 1d (or an integer of minutes)
+        window: 15m                   # whole minutes: 15m, 2h, 1d (a bare number is rejected)
         severity: warning             # info | warning | critical
         cooldown: 1h                  # no repeat notification of the same (rule, scope) inside it
         min_count: 8                  # articles the window needs before the rule may fire
@@ -18,7 +18,6 @@ nothing of it is used (callers keep the rule set they had).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,7 +28,6 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -39,8 +37,11 @@ from pydantic import (
 )
 
 from finsent.alerts.exceptions import RuleFileError
+from finsent.core.durations import Duration
 
 __all__ = [
+    "AnyRule",
+    "EventRule",
     "NegativeSurgeRule",
     "Rule",
     "RuleSet",
@@ -50,31 +51,12 @@ __all__ = [
     "VolumeSpikeRule",
     "default_rules_path",
     "load_rules",
-    "parse_duration",
     "parse_rules",
 ]
 
 ScopeKind = Literal["topic", "entity", "source", "all"]
 Severity = Literal["info", "warning", "critical"]
 RULE_KINDS = ("negative_surge", "volume_spike", "sentiment_shift", "threshold")
-_DURATION_RE = re.compile(r"^\s*(-?\d+)\s*([smhdw]?)\s*$")
-_UNIT_S = {"s": 1, "": 60, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(value: Any) -> timedelta:
-    """Parse ``15m`` / ``2h`` / ``7d`` / ``1w`` / ``90s`` or an integer of minutes into a timedelta.
-
-    Raises:
-        ValueError: not a duration (the message shows the accepted forms).
-    """
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"expected a duration like 15m, 2h or 7d, got {value!r}")
-    match = _DURATION_RE.match(str(value))
-    if not match:
-        raise ValueError(f"expected a duration like 15m, 2h or 7d, got {value!r}")
-    return timedelta(seconds=int(match.group(1)) * _UNIT_S[match.group(2)])
 
 
 def _positive_minutes(value: timedelta) -> timedelta:
@@ -95,7 +77,8 @@ def _fmt(value: timedelta) -> str:
     return f"{int(value.total_seconds() // 60)}m" if not value % timedelta(minutes=1) else str(value)
 
 
-Window = Annotated[timedelta, BeforeValidator(parse_duration)]
+#: A rule's durations use finsent's one syntax (``15m``, ``2h``, ``7d``); ``window: 8`` is rejected.
+Window = Duration
 
 
 class Scope(BaseModel):
@@ -231,6 +214,23 @@ class ThresholdRule(RuleBase):
 Rule = Annotated[
     NegativeSurgeRule | VolumeSpikeRule | SentimentShiftRule | ThresholdRule, Field(discriminator="kind")
 ]
+
+
+class EventRule(RuleBase):
+    """A rule fired by an event another stage observes (a failed retraining run), not by aggregates.
+
+    It is never read from a rule file (it is not part of :data:`Rule`) nor evaluated by the
+    engine: the observing stage builds a :class:`~finsent.alerts.detectors.Detection` per event
+    and runs the same lifecycle (:func:`~finsent.alerts.lifecycle.decide`) and store as the engine,
+    so its alerts open, update, notify and resolve like every other alert.
+    """
+
+    kind: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
+    window: Window = Field(timedelta(minutes=1), description="Unused: an event has no window.")
+
+
+#: Any rule the lifecycle and the store handle: a rule file's, or an :class:`EventRule`.
+AnyRule = NegativeSurgeRule | VolumeSpikeRule | SentimentShiftRule | ThresholdRule | EventRule
 
 
 class RuleFile(BaseModel):

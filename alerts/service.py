@@ -1,8 +1,7 @@
 """The alerting service: the rule engine on PostgreSQL plus the webhook delivery worker.
 
-``finsent alerts run`` serves it; the stream stage can drive the same engine per closed window
-through :meth:`AlertService.on_window_closed` (wired by the app shell, since ``stream`` does not
-import ``alerts``).
+``finsent alerts run`` (and ``finsent run``) serves it: windows are evaluated as the scored
+topic's event-time watermark passes them, with a timer as the fallback (see :meth:`AlertService.serve`).
 """
 
 from __future__ import annotations
@@ -69,20 +68,13 @@ class AlertService:
         Raises:
             RuleFileError: the rule file is invalid (the service does not start).
         """
-        rules = load_rules(settings.rules_file, topic_labels=topic_labels)
+        rules = load_rules(settings.alerts.rules_file, topic_labels=topic_labels)
         bootstrap = kafka_bootstrap or settings.kafka_bootstrap
         engine = build_engine(
-            db, rules, kafka_bootstrap=bootstrap, alerts_topic=Topics(settings.topic_prefix).alerts
+            db, rules, kafka_bootstrap=bootstrap, alerts_topic=Topics(settings.kafka.topic_prefix).alerts
         )
         worker = DeliveryWorker(db, policy=policy or RetryPolicy())
-        return cls(engine, worker, rules_path=settings.rules_file)
-
-    def on_window_closed(self, watermark: datetime) -> list[AlertEvent]:
-        """Per-window hook: aggregates are complete before ``watermark``; evaluate what closed.
-
-        Blocking (database): call it from a thread/executor, not on an event loop.
-        """
-        return self.engine.advance(watermark)
+        return cls(engine, worker, rules_path=settings.alerts.rules_file)
 
     def reload_rules(self) -> None:
         """Re-read the rule file (SIGHUP); an invalid file is logged and the running rules stay."""

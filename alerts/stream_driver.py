@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from finsent.core.records import SchemaError, ScoredArticleRecord
+from finsent.stream.kafka import make_consumer
 
 __all__ = ["ScoredWatermark"]
 
@@ -66,15 +67,12 @@ class ScoredWatermark:
         Uses its own throw-away consumer group: the alerting service needs the live position,
         not a replay of history (missed windows are the start-up catch-up's job).
         """
-        from aiokafka import AIOKafkaConsumer
-
-        consumer = AIOKafkaConsumer(
+        consumer = make_consumer(
             topic,
-            bootstrap_servers=bootstrap,
+            bootstrap=bootstrap,
             group_id=f"finsent-alerts-clock-{uuid.uuid4().hex[:8]}",
+            client_id="finsent-alerts",
             auto_offset_reset="latest",
-            enable_auto_commit=False,
-            request_timeout_ms=15000,
         )
         await consumer.start()
         try:

@@ -27,7 +27,9 @@ import httpx
 from sqlalchemy import Engine
 
 from finsent.alerts.signing import DELIVERY_HEADER, EVENT_HEADER, signature_headers
-from finsent.storage import alerts_repo
+from finsent.core.alerts import AlertPayload
+from finsent.storage.alerts_repo import AlertOutbox
+from finsent.storage.webhooks_repo import DeliveryRepository
 
 __all__ = [
     "DEFAULT_EVENTS",
@@ -35,6 +37,7 @@ __all__ = [
     "DeliveryWorker",
     "RetryPolicy",
     "encode_body",
+    "enqueue_notifications",
     "render_payload",
     "send_test",
     "subscription_matches",
@@ -47,7 +50,7 @@ _RETRY_STATUS = {408, 425, 429}
 USER_AGENT = "finsent-webhooks/0.1"
 
 
-def subscription_matches(filters: dict[str, Any], event: str, alert: dict[str, Any]) -> bool:
+def subscription_matches(filters: dict[str, Any], event: str, alert: AlertPayload) -> bool:
     """Whether a subscription wants this alert event.
 
     Filters (all optional, all must hold): ``events`` (default opened + updated), ``rules``
@@ -58,46 +61,60 @@ def subscription_matches(filters: dict[str, Any], event: str, alert: dict[str, A
         return True
     if event not in filters.get("events", DEFAULT_EVENTS):
         return False
-    if "rules" in filters and alert["rule_id"] not in filters["rules"]:
+    if "rules" in filters and alert.rule_id not in filters["rules"]:
         return False
-    if "severities" in filters and alert["severity"] not in filters["severities"]:
+    if "severities" in filters and alert.severity not in filters["severities"]:
         return False
-    if (
-        "min_severity" in filters
-        and _SEVERITY_RANK[alert["severity"]] < _SEVERITY_RANK[filters["min_severity"]]
-    ):
+    if "min_severity" in filters and _SEVERITY_RANK[alert.severity] < _SEVERITY_RANK[filters["min_severity"]]:
         return False
     if "scopes" in filters:
-        kind, value = alert["scope"]["kind"], alert["scope"]["value"]
+        kind, value = alert.scope_kind, alert.scope_value
         wanted = {str(s) for s in filters["scopes"]}
         if not wanted & {f"{kind}:{value}", f"{kind}:*", kind}:
             return False
     return True
 
 
-def render_payload(fmt: str, event: str, alert: dict[str, Any]) -> dict[str, Any]:
+def render_payload(fmt: str, event: str, alert: AlertPayload) -> dict[str, Any]:
     """The JSON body for a subscription's ``format``: ``json`` (full) or ``slack`` (text + blocks)."""
     if fmt == "slack":
         return _slack(event, alert)
-    return {"event": event, "alert": alert, "top_articles": alert.get("top_articles", [])}
+    return {"event": event, "alert": alert.webhook_alert(), "top_articles": alert.top_articles}
 
 
-def _slack(event: str, alert: dict[str, Any]) -> dict[str, Any]:
-    scope = alert["scope"]
+def _slack(event: str, alert: AlertPayload) -> dict[str, Any]:
     icon = {"critical": ":rotating_light:", "warning": ":warning:", "info": ":information_source:"}
     head = (
-        f"{icon.get(alert['severity'], '')} [{alert['severity']}] {alert['rule_id']} {event}: "
-        f"{scope['kind']} {scope['value']} value {alert['value']:.3g}"
-        + (f" (baseline {alert['baseline']:.3g})" if alert.get("baseline") is not None else "")
+        f"{icon.get(alert.severity, '')} [{alert.severity}] {alert.rule_id} {event}: "
+        f"{alert.scope_kind} {alert.scope_value} value {alert.value:.3g}"
+        + (f" (baseline {alert.baseline:.3g})" if alert.baseline is not None else "")
     ).strip()
     lines = [
         f"• <{a['url']}|{a['title']}> ({a.get('score', 0):+.2f})" if a.get("url") else f"• {a['title']}"
-        for a in alert.get("top_articles", [])
+        for a in alert.top_articles
     ]
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
     if lines:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
     return {"text": head, "blocks": blocks}
+
+
+def enqueue_notifications(outbox: AlertOutbox, alert: AlertPayload, event: str) -> int:
+    """Enqueue, in the outbox's transaction, one delivery per subscription that wants this event.
+
+    The body is rendered now, in each subscription's format, so a delivery retried later sends
+    exactly what the alert was when it changed.
+
+    Returns:
+        How many deliveries were enqueued.
+    """
+    count = 0
+    for sub in outbox.subscriptions():
+        if subscription_matches(sub["filters"] or {}, event, alert):
+            body = render_payload(sub["format"], event, alert)
+            outbox.enqueue(subscription_id=sub["id"], alert_id=alert.id, event=event, body=body)
+            count += 1
+    return count
 
 
 def encode_body(payload: dict[str, Any]) -> bytes:
@@ -146,6 +163,10 @@ class DeliveryWorker:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     rng: random.Random = field(default_factory=random.Random)
     _client: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
+    _deliveries: DeliveryRepository = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._deliveries = DeliveryRepository(self.engine)
 
     @property
     def lease(self) -> timedelta:
@@ -182,8 +203,7 @@ class DeliveryWorker:
         return _ClientSession(self)
 
     def _claim(self, limit: int) -> list[dict[str, Any]]:
-        with self.engine.begin() as conn:
-            return alerts_repo.claim_due_deliveries(conn, self.clock(), limit=limit, lease=self.lease)
+        return self._deliveries.claim_due(now=self.clock(), limit=limit, lease=self.lease)
 
     async def _deliver(self, row: dict[str, Any]) -> DeliveryOutcome:
         attempt = int(row["attempts"]) + 1
@@ -225,18 +245,16 @@ class DeliveryWorker:
     def _record(self, result: DeliveryOutcome) -> None:
         now = self.clock()
         next_at = now + timedelta(seconds=self.policy.delay(result.attempt, self.rng))
-        with self.engine.begin() as conn:
-            alerts_repo.record_attempt(
-                conn,
-                result.delivery_id,
-                attempt=result.attempt,
-                at=now,
-                status_code=result.status_code,
-                error=result.error,
-                duration_ms=result.duration_ms,
-                outcome=result.outcome,
-                next_attempt_at=next_at,
-            )
+        self._deliveries.record_attempt(
+            result.delivery_id,
+            attempt=result.attempt,
+            at=now,
+            status_code=result.status_code,
+            error=result.error,
+            duration_ms=result.duration_ms,
+            outcome=result.outcome,
+            next_attempt_at=next_at,
+        )
 
 
 class _ClientSession:
@@ -267,14 +285,27 @@ def send_test(url: str, secret: str, *, fmt: str = "json", timeout_s: float = 10
         httpx.HTTPError: the request failed (connection refused, timeout, ...).
     """
     now = datetime.now(UTC)
-    alert = {
-        "id": 0, "rule_id": "test", "kind": "test", "severity": "info", "status": "open",
-        "scope": {"kind": "all", "value": "all"}, "value": 0.0, "baseline": None, "statistic": None,
-        "opened_at": now.isoformat(), "window_start": now.isoformat(), "window_end": now.isoformat(),
-        "details": {"message": "finsent test webhook"}, "top_articles": [],
-    }  # fmt: skip
+    alert = AlertPayload(
+        id=0,
+        rule_id="test",
+        kind="test",
+        scope_kind="all",
+        scope_value="all",
+        severity="info",
+        status="open",
+        opened_at=now,
+        window_start=now,
+        window_end=now,
+        value=0.0,
+        details={"message": "finsent test webhook"},
+    )
     body = encode_body(render_payload(fmt, "test", alert))
-    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, EVENT_HEADER: "test",
-               DELIVERY_HEADER: "test", **signature_headers(secret, body)}  # fmt: skip
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        EVENT_HEADER: "test",
+        DELIVERY_HEADER: "test",
+        **signature_headers(secret, body),
+    }
     with httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False) as client:
         return client.post(url, content=body, headers=headers)

@@ -95,21 +95,46 @@ _STATUS_COLORS = {
 def sentiment_dashboard(sql: PanelSql) -> g.Dashboard:
     """The live page's views: sentiment per topic, volume, negative share, alerts, ticker, headlines."""
     panels = [
-        _series("Sentiment index by topic (mean P(pos) - P(neg))", sql.sentiment_by_topic(), _pos(0, 0, _W),
-                valueMin=-1, valueMax=1, legendPlacement="right", legendDisplayMode="table",
-                legendCalcs=["mean", "lastNotNull"]),
-        _series("Article volume by sentiment", sql.VOLUME, _pos(0, 8, 12), drawStyle="bars",
-                fillOpacity=80, stacking={"mode": "normal", "group": "A"},
-                overrides=_sentiment_colors()),
-        _series("Negative share", sql.NEGATIVE_SHARE, _pos(12, 8, 12), unit="percentunit",
-                valueMin=0, valueMax=1, fillOpacity=15),
+        _series(
+            "Sentiment index by topic (mean P(pos) - P(neg))",
+            sql.sentiment_by_topic(),
+            _pos(0, 0, _W),
+            valueMin=-1,
+            valueMax=1,
+            legendPlacement="right",
+            legendDisplayMode="table",
+            legendCalcs=["mean", "lastNotNull"],
+        ),
+        _series(
+            "Article volume by sentiment",
+            sql.VOLUME,
+            _pos(0, 8, 12),
+            drawStyle="bars",
+            fillOpacity=80,
+            stacking={"mode": "normal", "group": "A"},
+            overrides=_sentiment_colors(),
+        ),
+        _series(
+            "Negative share",
+            sql.NEGATIVE_SHARE,
+            _pos(12, 8, 12),
+            unit="percentunit",
+            valueMin=0,
+            valueMax=1,
+            fillOpacity=15,
+        ),
         _stat("Open alerts", sql.OPEN_ALERTS, _pos(0, 16, 4), "none", 1),
-        _table("Alerts in range (open first)", sql.ALERTS_TABLE, _pos(4, 16, 20),
-               mappings=[_STATUS_COLORS], overrides=_status_cell_override()),
+        _table(
+            "Alerts in range (open first)",
+            sql.ALERTS_TABLE,
+            _pos(4, 16, 20),
+            mappings=[_STATUS_COLORS],
+            overrides=_status_cell_override(),
+        ),
         _series("Ticker sentiment: $ticker", sql.TICKER_SENTIMENT, _pos(0, 24, 10), valueMin=-1, valueMax=1),
         _table("Latest articles: $ticker", sql.TICKER_ARTICLES, _pos(10, 24, 14)),
         _table("Latest scored headlines", sql.LATEST_HEADLINES, _pos(0, 32, _W, 10)),
-    ]  # fmt: skip
+    ]
     ticker = g.Template(
         name="ticker", label="Ticker", type="textbox", query="AAPL", default="AAPL", dataSource=None
     )
@@ -151,10 +176,15 @@ def pipeline_dashboard(sql: PanelSql) -> g.Dashboard:
         _table("Backlog", sql.BACKLOG, _pos(16, 8, 8, 4)),
         _table("Production model", sql.PRODUCTION_MODEL, _pos(16, 12, 8, 4)),
         _series("Dead letters by stage", sql.DEAD_LETTERS, _pos(0, 16, 12), **_BARS),
-        _series("Webhook deliveries by status", sql.WEBHOOK_DELIVERIES, _pos(12, 16, 12), **_BARS,
-                stacking={"mode": "normal", "group": "A"}),
+        _series(
+            "Webhook deliveries by status",
+            sql.WEBHOOK_DELIVERIES,
+            _pos(12, 16, 12),
+            **_BARS,
+            stacking={"mode": "normal", "group": "A"},
+        ),
         _table("Latest dead letters", sql.DEAD_LETTER_TABLE, _pos(0, 24, _W)),
-    ]  # fmt: skip
+    ]
     return g.Dashboard(
         title="finsent: pipeline health",
         uid="finsent-pipeline",

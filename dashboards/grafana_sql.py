@@ -12,21 +12,33 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
+from finsent.core.durations import parse_duration
 from finsent.dashboards.exceptions import PanelSqlError
 
 __all__ = ["PanelSql", "expand_macros", "parse_interval"]
 
 _MACRO = re.compile(r"\$__(\w+)(?:\(([^()]*)\))?")
 _VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_interval(raw: str) -> timedelta:
-    """Grafana interval text (``'5m'``, ``30s``, ``1h``) as a timedelta."""
-    match = re.fullmatch(r"\s*'?(\d+(?:\.\d+)?)(ms|s|m|h|d|w)'?\s*", raw)
-    if match is None:
-        raise PanelSqlError(f"not a Grafana interval: {raw!r}")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    """Grafana interval text (``'5m'``, ``30s``, ``1h``) as a timedelta.
+
+    Grafana may quote the value; the rest is finsent's one duration syntax.
+
+    Raises:
+        PanelSqlError: not a positive duration.
+    """
+    text = raw.strip()
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        text = text[1:-1]
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        raise PanelSqlError(f"not a Grafana interval: {raw!r} ({exc})") from None
+    if value <= timedelta(0):
+        raise PanelSqlError(f"not a Grafana interval: {raw!r} (must be positive)")
+    return value
 
 
 def _ts(value: datetime) -> str:

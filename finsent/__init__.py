@@ -1,8 +1,17 @@
-"""finsent: real-time financial news sentiment monitor (app shell: settings, CLI, embedded runtime).
+"""finsent: real-time financial news sentiment monitor.
 
-Stages (`ingest`, `stream`, `models`, `storage`, `alerts`, `dashboards`) may import the two leaf
-modules `finsent.core.errors` and `finsent.core.settings`; only `finsent.cli` and `finsent.runtime` wire the
-stages together.
+One namespace, in floors; a module imports only from the floors below it::
+
+    finsent.core                      errors, settings, durations, message and alert contracts
+    finsent.storage, finsent.models   all SQL; the classifier, training, inference, registry
+    finsent.stream                    Kafka wrapper, Faust scoring workers
+    finsent.ingest, finsent.alerts    crawlers and publisher; rules, alert lifecycle, webhooks
+    finsent.lifecycle                 labeling, retraining, drift, scheduler
+    finsent.dashboards                HTTP API, live page, Grafana as code
+    finsent.cli, finsent.runtime      the app shell: wiring, the CLI, the embedded services
+
+The stage folders live at the top of the repository and are mapped onto ``finsent.*`` by
+setuptools' ``package-dir``. Importing this package imports nothing else.
 """
 
 __version__ = "0.1.0"

@@ -21,14 +21,13 @@ from finsent.ingest.exceptions import (
     BlockedURLError,
     BodyTooLargeError,
     FetchError,
-    PublishError,
     RobotsDisallowedError,
     SourceConfigError,
 )
 from finsent.ingest.fetch import Fetcher, FetchPolicy
 from finsent.ingest.items import Article, BadItem, PollResult, RawItem
 from finsent.ingest.normalize import Normalizer
-from finsent.ingest.publish import KafkaSender, OutboxPublisher, PublishStats
+from finsent.ingest.publish import OutboxPublisher, PublishStats
 from finsent.ingest.replay import ReplayStats, load_records, publish_records, replay
 from finsent.ingest.scheduler import run_scheduled
 from finsent.ingest.sources import PollContext, Source
@@ -51,14 +50,12 @@ __all__ = [
     "FetchError",
     "FetchPolicy",
     "Fetcher",
-    "KafkaSender",
     "MemoryArticleStore",
     "Normalizer",
     "OutboxPublisher",
     "PlantedEvent",
     "PollContext",
     "PollResult",
-    "PublishError",
     "PublishStats",
     "RawItem",
     "ReplayStats",

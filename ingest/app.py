@@ -10,7 +10,6 @@ import threading
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlalchemy.dialects.postgresql import insert
 
 from finsent.core.settings import Settings
 from finsent.ingest.config import DemoSourceConfig, SourcesFile
@@ -19,10 +18,10 @@ from finsent.ingest.demo import DemoFeed
 from finsent.ingest.entities import CompanyInfo, EntityTagger, TickerTable
 from finsent.ingest.fetch import Fetcher, FetchPolicy, MemoryCrawlState, SqlCrawlState
 from finsent.ingest.normalize import Normalizer
-from finsent.ingest.publish import KafkaSender, OutboxPublisher
+from finsent.ingest.publish import OutboxPublisher
 from finsent.ingest.sources import build_sources
 from finsent.ingest.store import ArticleStore, MemoryArticleStore, MemoryDeadLetters, SqlDeadLetters
-from finsent.storage.schema import Source as SourceRow
+from finsent.storage.sources_repo import upsert_sources
 
 __all__ = ["build_crawler", "build_tagger", "sync_sources_table"]
 
@@ -56,16 +55,7 @@ def sync_sources_table(engine: Engine, sources_file: SourcesFile) -> None:
         }
         for s in sources_file.sources
     ]
-    if not rows:
-        return
-    stmt = insert(SourceRow).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[SourceRow.id],
-        set_={"kind": stmt.excluded.kind, "url": stmt.excluded.url, "name": stmt.excluded.name,
-              "config": stmt.excluded.config},
-    )  # fmt: skip
-    with engine.begin() as conn:
-        conn.execute(stmt)
+    upsert_sources(engine, rows=rows)
 
 
 def build_crawler(
@@ -86,22 +76,17 @@ def build_crawler(
         settings: User-Agent, timeouts, body limit, private-address policy.
         engine: Database engine (None: dry run -- state, dedup and dead letters in memory).
         bootstrap: Kafka bootstrap servers (None: store only, nothing published).
-        topic: The raw-articles topic (``Topics(settings.topic_prefix).raw_articles``).
+        topic: The raw-articles topic (``Topics(settings.kafka.topic_prefix).raw_articles``).
         stop: Shutdown event (rate-limit waits end early when it is set).
         origin: Time that demo event offsets count from.
         detect_languages: Run language detection.
     """
     defaults = sources_file.defaults
-    policy = FetchPolicy.from_settings(
-        settings,
-        per_host_interval_s=defaults.per_host_interval_s,
-        retries=defaults.retries,
-        backoff_max_s=defaults.backoff_max_s,
-    )
+    policy = FetchPolicy.from_config(settings.ingest, defaults)
     fetcher = Fetcher(policy, SqlCrawlState(engine) if engine is not None else MemoryCrawlState(), stop)
     publisher = None
     if engine is not None and bootstrap and topic:
-        publisher = OutboxPublisher(engine, KafkaSender(bootstrap), topic)
+        publisher = OutboxPublisher(engine, bootstrap, topic)
     if engine is not None:
         sync_sources_table(engine, sources_file)
     return Crawler(

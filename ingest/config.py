@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from finsent.core.durations import parse_duration
 from finsent.ingest.exceptions import SourceConfigError
 
 __all__ = [
@@ -33,8 +34,7 @@ __all__ = [
 ]
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_OFFSET = re.compile(r"^\+?(\d+(?:\.\d+)?)\s*([smhd])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_START_HELP = "must be a timestamp or an offset like '+90s', '+10m', '+1h'"
 
 
 class _Strict(BaseModel):
@@ -50,13 +50,21 @@ def _http_url(value: str) -> str:
 class CrawlDefaults(_Strict):
     """Crawl-wide settings (the ``defaults:`` section)."""
 
-    interval_s: float = Field(300.0, gt=0, description="Poll interval of sources that set none.")
-    per_host_interval_s: float = Field(1.0, ge=0, description="Minimum seconds between requests to a host.")
-    max_workers: int = Field(4, ge=1, le=64, description="Sources polled in parallel.")
-    retries: int = Field(3, ge=1, le=10, description="Attempts per request on 5xx/timeouts.")
-    backoff_max_s: float = Field(30.0, gt=0, description="Longest wait between two attempts.")
-    failure_backoff_max_s: float = Field(3600.0, gt=0, description="Longest delay of a failing source.")
-    max_items_per_poll: int = Field(500, ge=1, description="Items read from one response at most.")
+    interval_s: float = Field(default=300.0, gt=0, description="Poll interval of sources that set none.")
+    per_host_interval_s: float = Field(
+        default=1.0, ge=0, description="Minimum seconds between requests to a host."
+    )
+    max_workers: int = Field(default=4, ge=1, le=64, description="Sources polled in parallel.")
+    retries: int = Field(default=3, ge=1, le=10, description="Attempts per request on 5xx/timeouts.")
+    backoff_base_s: float = Field(
+        default=0.5, gt=0, description="First wait between two attempts (doubles, jittered)."
+    )
+    backoff_max_s: float = Field(default=30.0, gt=0, description="Longest wait between two attempts.")
+    robots_ttl_s: float = Field(default=3600.0, gt=0, description="How long a host's robots.txt is cached.")
+    failure_backoff_max_s: float = Field(
+        default=3600.0, gt=0, description="Longest delay of a failing source."
+    )
+    max_items_per_poll: int = Field(default=500, ge=1, description="Items read from one response at most.")
 
 
 class SourceBase(_Strict):
@@ -71,7 +79,7 @@ class SourceBase(_Strict):
     )
     topics: list[str] = Field(default_factory=list, description="Topics hint (informational).")
     timeout_s: float | None = Field(
-        None, gt=0, description="HTTP timeout (default: settings.http_timeout_s)."
+        None, gt=0, description="HTTP timeout, seconds (default: settings.ingest.http_timeout)."
     )
 
 
@@ -187,11 +195,22 @@ class PlantedEventConfig(_Strict):
     @field_validator("start", mode="before")
     @classmethod
     def _check_start(cls, value: Any) -> Any:
-        if isinstance(value, str) and not _OFFSET.match(value.strip()):
+        if isinstance(value, str):
+            text = value.strip()
             try:
-                value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+                offset = parse_duration(text)  # finsent's one duration syntax: '+10m', '90s'
+            except ValueError as exc:
+                if re.fullmatch(r"[+-]?\d+(?:\.\d+)?", text):
+                    raise ValueError(f"{_START_HELP}; {exc}") from None  # a bare number
+                offset = None
+            if offset is not None:
+                if offset < timedelta(0):
+                    raise ValueError(f"{_START_HELP}; an offset cannot be negative")
+                return text
+            try:
+                value = datetime.fromisoformat(text.replace("Z", "+00:00"))
             except ValueError:
-                raise ValueError("must be a timestamp or an offset like '+90s', '+10m', '+1h'") from None
+                raise ValueError(_START_HELP) from None
         if isinstance(value, datetime) and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
@@ -200,9 +219,7 @@ class PlantedEventConfig(_Strict):
         """The event's start time; offsets count from ``origin``."""
         if isinstance(self.start, datetime):
             return self.start
-        match = _OFFSET.match(self.start.strip())
-        assert match is not None  # checked by the validator
-        return origin + timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+        return origin + parse_duration(self.start)
 
 
 class DemoSourceConfig(SourceBase):
@@ -225,7 +242,7 @@ class SourcesFile(_Strict):
     """The whole sources file."""
 
     version: Literal[1] = 1
-    defaults: CrawlDefaults = Field(default_factory=lambda: CrawlDefaults.model_validate({}))
+    defaults: CrawlDefaults = Field(default_factory=CrawlDefaults)
     tickers_files: list[Path] = Field(
         default_factory=list, description="CSV files extending the bundled name->ticker table."
     )

@@ -6,7 +6,9 @@
   it is (a :class:`~finsent.core.errors.BadDataError`): count it, log it, dead-letter it, carry on.
 * :class:`FetchError` -- a peer is unavailable or slow (a :class:`~finsent.core.errors.RetryableError`):
   retried with backoff now, and the source is polled again later.
-* :class:`PublishError` -- the broker did not acknowledge; rows stay in the outbox.
+
+A broker that is away raises :class:`finsent.stream.kafka.KafkaUnavailableError` (retryable):
+the articles stay in the outbox.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ __all__ = [
     "BlockedURLError",
     "BodyTooLargeError",
     "FetchError",
-    "PublishError",
     "RobotsDisallowedError",
     "SourceConfigError",
 ]
@@ -64,7 +65,3 @@ class FetchError(RetryableError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
-
-
-class PublishError(RetryableError):
-    """The broker is unreachable or did not acknowledge; articles stay in the outbox."""

@@ -30,9 +30,10 @@ from finsent.ingest.config import FieldMap
 from finsent.ingest.entities import EntityTagger
 from finsent.ingest.items import Article, BadItem, RawItem
 from finsent.ingest.normalize import Normalizer
-from finsent.ingest.publish import KafkaSender, OutboxPublisher
+from finsent.ingest.publish import CLIENT_ID, OutboxPublisher
 from finsent.ingest.sources.file import iter_file_items
 from finsent.ingest.store import ArticleStore, DeadLetterSink, MemoryDeadLetters, SqlDeadLetters
+from finsent.stream.kafka import Producer
 
 __all__ = ["ReplayStats", "load_records", "publish_records", "replay"]
 
@@ -164,7 +165,7 @@ def replay(
     normalizer = Normalizer(tagger, detect_languages=detect_languages)
     entries = iter_file_items(path, source_id=source_id, fields=fields, fmt=fmt)
     articles = _articles(islice(entries, limit), normalizer, stats, bad, id_salt, retime)
-    sender = KafkaSender(bootstrap)
+    sender = Producer(bootstrap, client_id=CLIENT_ID)
     store = ArticleStore(engine) if engine is not None else None
     outbox = OutboxPublisher(engine, sender, topic, batch_size=batch_size) if engine is not None else None
     seen: set[str] = set()
@@ -201,7 +202,7 @@ def replay(
     return stats
 
 
-def _send(sender: KafkaSender, topic: str, articles: Sequence[Article], stats: ReplayStats) -> None:
+def _send(sender: Producer, topic: str, articles: Sequence[Article], stats: ReplayStats) -> None:
     now = datetime.now(UTC)
     acked = sender.send(topic, [(a.id.encode(), a.to_record(now).to_bytes()) for a in articles])
     stats.published += sum(acked)
@@ -260,7 +261,7 @@ def publish_records(
             measurements downstream start there).
     """
     stats = ReplayStats(read=len(records), new=len(records))
-    sender = KafkaSender(bootstrap)
+    sender = Producer(bootstrap, client_id=CLIENT_ID)
     pacer = _Pacer(rate_per_s)
     chunk = _chunk(rate_per_s, batch_size)
     started = time.monotonic()

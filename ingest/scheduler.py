@@ -26,9 +26,13 @@ def _poll_job(crawler: Crawler, source: Source, on_summary: Callable[[SourceSumm
     summary = crawler.poll_source(source)
     log.info(
         "source %s: fetched=%d new=%d duplicates=%d errors=%d not_modified=%d",
-        summary.source_id, summary.fetched, summary.new, summary.duplicates, summary.errors,
+        summary.source_id,
+        summary.fetched,
+        summary.new,
+        summary.duplicates,
+        summary.errors,
         summary.not_modified,
-    )  # fmt: skip
+    )
     if on_summary is not None:
         on_summary(summary)
     if summary.new:

@@ -19,11 +19,44 @@ __all__ = ["content_words", "hamming", "jaccard", "simhash", "to_signed", "to_un
 _TOKEN = re.compile(r"[^\W_]+(?:['.][^\W_]+)*", re.UNICODE)
 _STOPWORDS = frozenset(
     {
-        "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "into",
-        "is", "it", "its", "of", "on", "or", "over", "says", "said", "the", "to", "up", "was", "were",
-        "will", "with", "after", "amid", "new", "report", "reports", "today",
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "over",
+        "says",
+        "said",
+        "the",
+        "to",
+        "up",
+        "was",
+        "were",
+        "will",
+        "with",
+        "after",
+        "amid",
+        "new",
+        "report",
+        "reports",
+        "today",
     }
-)  # fmt: skip
+)
 _MASK = (1 << 64) - 1
 
 

@@ -14,16 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, bindparam, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.types import String
+from sqlalchemy import Engine
 
 from finsent.ingest.items import Article, BadItem
 from finsent.ingest.normalize import story_text
 from finsent.ingest.simhash import content_words, to_signed, to_unsigned
 from finsent.ingest.stories import StoryIndex, novelty_for
-from finsent.storage.repository import insert_dead_letter, upsert_articles
-from finsent.storage.schema import Article as ArticleRow
+from finsent.storage.articles_repo import ArticleBatch, ArticleRepository
+from finsent.storage.dead_letters_repo import DeadLetterRepository
 
 __all__ = [
     "AddResult",
@@ -37,11 +35,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-_LOCK_HASHES = text(
-    "SELECT pg_advisory_xact_lock(k) FROM "
-    "(SELECT DISTINCT hashtextextended(h, 0) AS k FROM unnest(:hashes) AS h ORDER BY k) AS locks"
-).bindparams(bindparam("hashes", type_=ARRAY(String)))
 
 
 @dataclass
@@ -87,49 +80,32 @@ class ArticleStore:
         self.engine = engine
         self.stories = stories or StoryIndex()
         self.novelty_decay = novelty_decay
+        self._articles = ArticleRepository(engine)
         self._lock = threading.Lock()
         self._loaded = False
 
-    def load_recent(self, now: datetime | None = None) -> int:
-        """Rebuild the story index from articles fetched within its window; returns how many."""
-        with self._lock:
-            return self._load_recent_locked(now or datetime.now(UTC))
-
     def _load_recent_locked(self, now: datetime) -> int:
-        query = (
-            select(
-                ArticleRow.title,
-                ArticleRow.body,
-                ArticleRow.tickers,
-                ArticleRow.simhash,
-                ArticleRow.cluster_id,
-                ArticleRow.id,
-                ArticleRow.fetched_at,
-            )
-            .where(ArticleRow.fetched_at >= now - self.stories.window, ArticleRow.simhash.is_not(None))
-            .order_by(ArticleRow.fetched_at)
-        )
+        """Rebuild the story index from articles fetched within its window; returns how many."""
         count = 0
-        with self.engine.connect() as conn:
-            for title, body, tickers, fingerprint, cluster, article_id, fetched_at in conn.execute(query):
-                if fingerprint is None:  # excluded by the query; keeps the type checker honest
-                    continue
-                words = content_words(story_text(title, body or ""))
-                self.stories.add(
-                    to_unsigned(fingerprint),
-                    words,
-                    cluster or article_id,
-                    fetched_at,
-                    frozenset(tickers or ()),
-                )
-                count += 1
+        rows = self._articles.recent_stories(since=now - self.stories.window)
+        for title, body, tickers, fingerprint, cluster, article_id, fetched_at in rows:
+            if fingerprint is None:  # excluded by the query; keeps the type checker honest
+                continue
+            words = content_words(story_text(title, body or ""))
+            self.stories.add(
+                to_unsigned(fingerprint),
+                words,
+                cluster or article_id,
+                fetched_at,
+                frozenset(tickers or ()),
+            )
+            count += 1
         self._loaded = True
         return count
 
     def is_known_url(self, article_id: str) -> bool:
         """True when an article with this id (hash of its canonical URL) is stored."""
-        with self.engine.connect() as conn:
-            return conn.execute(select(ArticleRow.id).where(ArticleRow.id == article_id)).first() is not None
+        return self._articles.exists(article_id)
 
     def add(self, articles: list[Article]) -> AddResult:
         """Store the articles that are new; assign story clusters and novelty to them.
@@ -146,38 +122,38 @@ class ArticleStore:
             return self._add_locked(articles, result)
 
     def _add_locked(self, articles: list[Article], result: AddResult) -> AddResult:
-        with self.engine.begin() as conn:
-            conn.execute(_LOCK_HASHES, {"hashes": sorted({a.content_hash for a in articles})})
-            ids = [a.id for a in articles]
-            hashes = [a.content_hash for a in articles]
-            seen_ids: set[str] = set()
-            seen_hashes: set[str] = set()
-            for row_id, row_hash in conn.execute(
-                select(ArticleRow.id, ArticleRow.content_hash).where(
-                    ArticleRow.id.in_(ids) | ArticleRow.content_hash.in_(hashes)
-                )
-            ):
-                seen_ids.add(row_id)
-                seen_hashes.add(row_hash)
-            fresh: list[Article] = []
-            for article in articles:
-                if article.id in seen_ids or article.content_hash in seen_hashes:
-                    result.duplicates += 1
-                    continue
-                seen_ids.add(article.id)
-                seen_hashes.add(article.content_hash)
-                fresh.append(article)
+        with self._articles.new_batch(hashes={a.content_hash for a in articles}) as batch:
+            fresh = self._fresh(batch, articles, result)
             pending = self._cluster(fresh)
-            inserted = set(upsert_articles(conn, [article_row(a) for a in fresh]))
+            inserted = batch.insert([article_row(a) for a in fresh])
             result.duplicates += len(fresh) - len(inserted)
             result.new = [a for a in fresh if a.id in inserted]
         for article, words in pending:  # after commit: the index only learns stored articles
             if article.id in inserted:
                 self.stories.add(
-                    article.simhash, words, article.cluster_id or article.id, article.fetched_at,
+                    article.simhash,
+                    words,
+                    article.cluster_id or article.id,
+                    article.fetched_at,
                     frozenset(article.tickers),
-                )  # fmt: skip
+                )
         return result
+
+    @staticmethod
+    def _fresh(batch: ArticleBatch, articles: list[Article], result: AddResult) -> list[Article]:
+        """The articles neither stored nor repeated earlier in the batch (duplicates counted)."""
+        seen_ids, seen_hashes = batch.known(
+            ids=[a.id for a in articles], hashes=[a.content_hash for a in articles]
+        )
+        fresh: list[Article] = []
+        for article in articles:
+            if article.id in seen_ids or article.content_hash in seen_hashes:
+                result.duplicates += 1
+                continue
+            seen_ids.add(article.id)
+            seen_hashes.add(article.content_hash)
+            fresh.append(article)
+        return fresh
 
     def _cluster(self, fresh: list[Article]) -> list[tuple[Article, frozenset[str]]]:
         # Articles of one batch can be near duplicates of each other: a scratch index holds
@@ -274,19 +250,19 @@ class SqlDeadLetters:
     def __init__(self, engine: Engine, max_payload_bytes: int = 65_536) -> None:
         self.engine = engine
         self.max_payload_bytes = max_payload_bytes
+        self._letters = DeadLetterRepository(engine, stage="ingest")
 
     def record(self, items: list[BadItem]) -> None:
         """Insert one row per item."""
-        if not items:
-            return
-        with self.engine.begin() as conn:
-            for item in items:
-                insert_dead_letter(
-                    conn,
-                    stage="ingest",
-                    error_type=item.error_type,
-                    error=item.reason,
-                    source=item.source_id,
-                    key=item.key,
-                    payload=item.payload[: self.max_payload_bytes] if item.payload else None,
-                )
+        self._letters.record(
+            [
+                {
+                    "error_type": item.error_type,
+                    "error": item.reason,
+                    "source": item.source_id,
+                    "key": item.key,
+                    "payload": item.payload[: self.max_payload_bytes] if item.payload else None,
+                }
+                for item in items
+            ]
+        )

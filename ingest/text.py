@@ -16,11 +16,34 @@ MAX_BODY_CHARS = 100_000
 
 _BLOCK_TAGS = frozenset(
     {
-        "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th",
-        "table", "section", "article", "header", "footer", "blockquote", "pre", "hr", "dd", "dt",
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "td",
+        "th",
+        "table",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "blockquote",
+        "pre",
+        "hr",
+        "dd",
+        "dt",
         "figcaption",
     }
-)  # fmt: skip
+)
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg", "head"})
 _TAG_LIKE = re.compile(r"</?[A-Za-z][A-Za-z0-9]*[\s/>]")
 _DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})

@@ -13,12 +13,41 @@ __all__ = ["TRACKING_PARAMS", "canonical_url", "check_url_allowed", "is_public_a
 #: Query parameters that only track the reader; dropped from canonical URLs (plus every ``utm_*``).
 TRACKING_PARAMS = frozenset(
     {
-        "fbclid", "gclid", "dclid", "gclsrc", "msclkid", "yclid", "twclid", "igshid", "mc_cid",
-        "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id",
-        "wickedid", "rb_clickid", "s_cid", "cmpid", "ncid", "ocid", "sr_share", "spm", "ref_src",
-        "ref_url", "at_medium", "at_campaign", "guccounter", "guce_referrer", "guce_referrer_sig",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gclsrc",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "wickedid",
+        "rb_clickid",
+        "s_cid",
+        "cmpid",
+        "ncid",
+        "ocid",
+        "sr_share",
+        "spm",
+        "ref_src",
+        "ref_url",
+        "at_medium",
+        "at_campaign",
+        "guccounter",
+        "guce_referrer",
+        "guce_referrer_sig",
     }
-)  # fmt: skip
+)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 

@@ -6,6 +6,9 @@ Public surface::
     clf = Classifier.load(path)            # a model version directory
     clf.predict(["Apple beats estimates"]) # -> [Score(...)]
 
+Training runs one loop, :class:`Trainer` (``finsent.models.training.train`` fine-tunes with it;
+``finsent.models.distill.DistillationTrainer`` overrides its loss and optimiser hooks).
+
 Heavy dependencies (torch, transformers, onnxruntime) are imported only when a model is loaded
 or trained.
 """
@@ -22,6 +25,7 @@ from finsent.models.exceptions import (
 from finsent.models.inference import Classifier, Score
 from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
 from finsent.models.text import compose_text, normalize_text
+from finsent.models.trainer import Trainer, TrainerArgs
 
 __all__ = [
     "SENTIMENT_LABELS",
@@ -33,6 +37,8 @@ __all__ = [
     "ModelsError",
     "RegistryError",
     "Score",
+    "Trainer",
+    "TrainerArgs",
     "compose_text",
     "normalize_text",
 ]

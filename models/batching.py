@@ -1,5 +1,5 @@
 """Training batches: pre-tokenised examples padded per batch, cached frozen-layer states, and a
-length-aware shuffled batch order (split from :mod:`models.training`)."""
+length-aware shuffled batch order (used by :class:`finsent.models.trainer.Trainer`)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ class TokenBatches:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def lengths(self) -> list[int]:
+        """Token count of every example (what batches are bucketed by)."""
+        return [len(x) for x in self.ids]
 
     def batch(self, idx: Sequence[int]) -> dict[str, Any]:
         import torch

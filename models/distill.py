@@ -13,16 +13,14 @@ when it passed.
 from __future__ import annotations
 
 import copy
-import json
-import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from finsent.models.batching import TokenBatches, batch_order
+from finsent.models.batching import TokenBatches
 from finsent.models.exceptions import ModelLoadError
+from finsent.models.trainer import Trainer, TrainerArgs, seed_all
 
 if TYPE_CHECKING:
     from finsent.models.data import Example, LoadResult
@@ -32,14 +30,13 @@ __all__ = [
     "DISTILLED_FILE",
     "DistillConfig",
     "DistillResult",
+    "DistillationTrainer",
     "distill",
     "gate_distilled",
     "gate_passed",
     "has_distilled",
     "load_distilled",
 ]
-
-log = logging.getLogger(__name__)
 
 DISTILLED_FILE = "distilled.safetensors"
 _PEFT_PREFIX = "base_model.model."
@@ -182,7 +179,7 @@ def _teacher_outputs(teacher: DualHeadModel, data: TokenBatches, progress: bool)
     import torch
     from tqdm.auto import tqdm
 
-    order = sorted(range(len(data)), key=lambda i: len(data.ids[i]))
+    order = sorted(range(len(data)), key=lambda i: data.lengths[i])
     t_out = torch.zeros(len(data), teacher.topic_head.out_features)
     s_out = torch.zeros(len(data), teacher.sentiment_head.out_features)
     p_out = torch.zeros(len(data), teacher.topic_head.in_features)
@@ -208,6 +205,82 @@ def _loss(logits: Any, teacher: Any, gold: Any, weight: Any, config: DistillConf
     return loss
 
 
+class DistillationTrainer(Trainer):
+    """:class:`Trainer` for a student that learns to reproduce its teacher (the full model).
+
+    Overrides two hooks: the batch loss (soft teacher targets at ``config.temperature``, gold
+    labels where an example has one, and a hint pulling the student's pooled vector towards the
+    teacher's) and the optimiser (one AdamW group, one-cycle schedule); and ``evaluate``'s
+    fallback only: without a dev split an epoch is scored by its last batch's loss. Every epoch
+    runs (no early stopping, no clipping).
+
+    Args:
+        student: The truncated, LoRA-adapted copy of the teacher (see :func:`distill`).
+        data: Training batches.
+        dev: Dev batches, or None.
+        config: The distillation run.
+        targets: The teacher's topic logits, sentiment logits and pooled vectors, one row per
+            example of ``data``.
+        progress: Show a tqdm progress bar.
+        on_log: Receives one line per epoch.
+    """
+
+    desc = "distill"
+    epoch_label = "distill epoch"
+
+    def __init__(
+        self,
+        student: DualHeadModel,
+        data: TokenBatches,
+        dev: TokenBatches | None,
+        config: DistillConfig,
+        targets: tuple[Any, Any, Any],
+        *,
+        progress: bool = True,
+        on_log: Callable[[str], None] | None = None,
+    ) -> None:
+        # no patience: every epoch runs; the one-cycle schedule warms up over the first 6%
+        args = TrainerArgs.from_config(config, weight_decay=0.01, warmup_ratio=0.06, max_grad_norm=None)
+        super().__init__(student, data, dev, args, progress=progress, on_log=on_log)
+        self.config = config
+        self.topic_target, self.sentiment_target, self.pooled_target = targets
+
+    def compute_loss(self, batch: dict[str, Any], idx: list[int]) -> Any:
+        """Distillation loss of both heads, plus the pooled-vector hint."""
+        import torch
+
+        t, s, pooled = self.model.forward_pooled(batch["input_ids"], batch["attention_mask"])
+        loss = _loss(t, self.topic_target[idx], batch["topic"], self.topic_weight, self.config)
+        loss = loss + _loss(
+            s, self.sentiment_target[idx], batch["sentiment"], self.sentiment_weight, self.config
+        )
+        if self.config.hint_weight:
+            hint = torch.nn.functional.mse_loss(pooled, self.pooled_target[idx])
+            loss = loss + self.config.hint_weight * hint
+        return loss
+
+    def create_optimizer(self, total_steps: int) -> tuple[Any, Any]:
+        """AdamW over the student's trainable tensors, one-cycle (linear) LR schedule."""
+        import torch
+
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        optim = torch.optim.AdamW(params, lr=self.args.lr, weight_decay=self.args.weight_decay)
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            optim,
+            max_lr=self.args.lr,
+            total_steps=max(total_steps, 2),
+            pct_start=self.args.warmup_ratio,
+            anneal_strategy="linear",
+        )
+        return optim, sched
+
+    def evaluate(self, epoch_loss: float) -> dict[str, float]:
+        """Dev metrics, or minus the last batch's loss without a dev split."""
+        if self.dev is None:
+            return {"mean_macro_f1": -self.losses[-1]}
+        return super().evaluate(epoch_loss)
+
+
 def distill(
     version_path: str | Path,
     examples: Sequence[Example],
@@ -224,72 +297,30 @@ def distill(
     model's (MSE, ``config.hint_weight``) so the inherited heads keep fitting. The epoch with the
     best mean dev macro-F1 (dev split carved from ``examples``) is kept.
     """
-    import torch
     from safetensors.torch import save_file
-    from tqdm.auto import tqdm
 
-    from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
     from finsent.models.network import load_version, update_manifest
-    from finsent.models.training import _class_weights, _seed_all, evaluate_logits, split_dev
+    from finsent.models.training import split_dev
 
-    say = on_log or log.info
-    _seed_all(config.seed)
+    seed_all(config.seed)
     loaded = load_version(version_path)
     train_ex, dev_ex = split_dev(examples, config.dev_fraction, config.seed)
     data = TokenBatches(loaded.tokenizer, train_ex, config.max_length)
     dev = TokenBatches(loaded.tokenizer, dev_ex, config.max_length) if dev_ex else None
-    t_soft, s_soft, pooled_target = _teacher_outputs(loaded.model, data, progress)
-    power = config.class_weight_power
-    w_topic = _class_weights([t for t in data.topic if t >= 0], len(TOPIC_LABELS), power)
-    w_sent = _class_weights([s for s in data.sent if s >= 0], len(SENTIMENT_LABELS), power)
+    targets = _teacher_outputs(loaded.model, data, progress)
     student = _student(loaded.model, config)
-    params = [p for p in student.parameters() if p.requires_grad]
-    optim = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.01)
-    lengths = [len(x) for x in data.ids]
-    gen = torch.Generator().manual_seed(config.seed)
-    total = len(batch_order(lengths, config.batch_size, torch.Generator())) * config.epochs
-    if config.max_steps is not None:
-        total = min(total, config.max_steps)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        optim, max_lr=config.lr, total_steps=max(total, 2), pct_start=0.06, anneal_strategy="linear"
-    )
-    best: tuple[float, dict[str, Any] | None, dict[str, float]] = (-1.0, None, {})
-    losses: list[float] = []
-    step, t0 = 0, time.monotonic()
-    bar = tqdm(total=total, disable=not progress, mininterval=5.0, desc="distill")
-    for epoch in range(config.epochs):
-        student.train()
-        for idx in batch_order(lengths, config.batch_size, gen):
-            if step >= total:
-                break
-            b = data.batch(idx)
-            t, s, pooled = student.forward_pooled(b["input_ids"], b["attention_mask"])
-            loss = _loss(t, t_soft[idx], b["topic"], w_topic, config)
-            loss = loss + _loss(s, s_soft[idx], b["sentiment"], w_sent, config)
-            if config.hint_weight:
-                hint = torch.nn.functional.mse_loss(pooled, pooled_target[idx])
-                loss = loss + config.hint_weight * hint
-            optim.zero_grad(set_to_none=True)
-            loss.backward()
-            optim.step()
-            sched.step()
-            step += 1
-            losses.append(float(loss.detach()))
-            bar.update(1)
-        metrics = evaluate_logits(student, dev) if dev is not None else {"mean_macro_f1": -losses[-1]}
-        metrics.update(epoch=float(epoch + 1), step=float(step), elapsed_s=round(time.monotonic() - t0, 1))
-        say(f"distill epoch {epoch + 1}: {json.dumps({k: round(v, 4) for k, v in metrics.items()})}")
-        if metrics["mean_macro_f1"] > best[0]:
-            best = (metrics["mean_macro_f1"], _export(student), metrics)
-        if step >= total:
-            break
-    bar.close()
-    assert best[1] is not None
+    trainer = DistillationTrainer(student, data, dev, config, targets, progress=progress, on_log=on_log)
+    fit = trainer.fit()
     root = Path(version_path)
-    save_file(best[1], str(root / DISTILLED_FILE))
-    spec = {"layers": list(config.layers), "config": asdict(config), "dev_metrics": best[2], "gate": None}
+    save_file(_export(student), str(root / DISTILLED_FILE))
+    spec = {
+        "layers": list(config.layers),
+        "config": asdict(config),
+        "dev_metrics": fit.best_metrics,
+        "gate": None,
+    }
     update_manifest(root, distilled=spec)
-    return DistillResult(path=root / DISTILLED_FILE, dev_metrics=best[2], losses=losses)
+    return DistillResult(path=root / DISTILLED_FILE, dev_metrics=fit.best_metrics, losses=fit.losses)
 
 
 def gate_distilled(

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["plot_bench", "plot_confusion", "plot_reliability"]
+__all__ = ["agg_pyplot", "plot_confusion", "plot_reliability"]
 
 
-def _pyplot() -> Any:
+def agg_pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend (figures are written to files, never shown)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -22,7 +23,7 @@ def plot_confusion(
     matrix: Sequence[Sequence[int]], labels: Sequence[str], path: Path, *, title: str = ""
 ) -> Path:
     """Row-normalised confusion matrix (gold rows, predicted columns) with counts."""
-    plt = _pyplot()
+    plt = agg_pyplot()
     n = len(labels)
     size = max(4.0, 0.45 * n + 2)
     fig, ax = plt.subplots(figsize=(size, size))
@@ -54,7 +55,7 @@ def plot_reliability(
     title: str = "",
 ) -> Path:
     """Reliability diagram: accuracy per confidence bin against the diagonal, with the ECE."""
-    plt = _pyplot()
+    plt = agg_pyplot()
     centers, accs, counts = [], [], []
     for b in range(bins):
         lo, hi = b / bins, (b + 1) / bins
@@ -72,32 +73,6 @@ def plot_reliability(
     ax.set_ylabel("accuracy")
     ax.set_title(f"{title} (ECE {ece:.3f}, n={sum(counts)})", fontsize=9)
     ax.legend(loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def plot_bench(report: dict[str, Any], path: Path) -> Path:
-    """Bar chart of ``finsent bench inference``: docs/s per method, with the x-baseline ratios."""
-    plt = _pyplot()
-    rows = report["results"]
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(rows) + 1.5))
-    names = [r["method"] for r in rows]
-    rates = [r["docs_per_s"] for r in rows]
-    colors = ["#999999" if n.startswith("pipeline") else "#1f77b4" for n in names]
-    ax.barh(names, rates, color=colors)
-    for i, r in enumerate(rows):
-        label = f" {r['docs_per_s']:.0f}/s  ({r['x_pipeline_single']:.2f}x, {r['x_pipeline_batch64']:.2f}x)"
-        ax.text(r["docs_per_s"], i, label, va="center", fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlim(0, max(rates) * 1.45)
-    ax.set_xlabel("docs/s (x one-at-a-time pipeline, x batch-64 pipeline)")
-    ax.set_title(
-        f"{report['model_version']}: {report['texts']} headlines, mean {report['mean_tokens']:.1f} tokens, "
-        f"{report['threads']} threads; CPU auto = {report['auto_cpu_backend']}",
-        fontsize=9,
-    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -1,16 +1,19 @@
-"""The model registry: version directories in a model store plus an index table.
+"""The model registry: version directories in a model store plus an index of their rows.
 
-The index is a :class:`RegistryIndex`; the SQL implementation over the ``model_versions`` table
-lives in ``storage.model_registry.SqlModelIndex`` (storage and models import no other stage, so the
-app shell wires them: it calls :func:`set_index_factory`). :class:`InMemoryIndex` serves tests and
-one-off tools. Exactly one version is in production once any has been promoted; promote and
-rollback change statuses in one transaction of the index.
+:class:`ModelRegistry` is built with its index explicitly: a :class:`RegistryIndex` -- in
+production ``finsent.storage.model_versions.SqlModelIndex(engine)`` over the ``model_versions``
+table (built by the caller: the CLI, the runtime, stream workers, retraining), in tests and one-off
+tools :class:`InMemoryIndex`. The registry lives here, below the stream stage, because stream
+workers register the shipped default model when none is in production; it imports no storage.
+
+Exactly one version is in production once any has been promoted; promote and rollback change
+statuses in one transaction of the index.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +28,6 @@ __all__ = [
     "ModelRegistry",
     "RegistryIndex",
     "ensure_default_registered",
-    "set_index_factory",
 ]
 
 #: The shipped default model version (package data).
@@ -47,6 +49,14 @@ class RegistryIndex(Protocol):
 
     def list_versions(self) -> list[Mapping[str, Any]]:
         """All rows, newest first."""
+        ...
+
+    def production(self) -> Mapping[str, Any] | None:
+        """The production row, or None when no version is promoted."""
+        ...
+
+    def previous_production(self) -> Mapping[str, Any] | None:
+        """The row of the version that was production before the current one, or None."""
         ...
 
     def promote(self, version: str) -> bool:
@@ -114,9 +124,12 @@ class InMemoryIndex:
         self.rows[version].update(status="production", promoted_at=datetime.now(UTC))
         return True
 
-    def rollback(self) -> str | None:
-        current = next((r for r in self.rows.values() if r["status"] == "production"), None)
-        if current is None:
+    def production(self) -> Mapping[str, Any] | None:
+        return next((r for r in self.rows.values() if r["status"] == "production"), None)
+
+    def previous_production(self) -> Mapping[str, Any] | None:
+        current = self.production()
+        if current is None or current["promoted_at"] is None:
             return None
         earlier = [
             r
@@ -125,42 +138,38 @@ class InMemoryIndex:
             and r["promoted_at"] is not None
             and r["promoted_at"] < current["promoted_at"]
         ]
-        if not earlier:
+        return max(earlier, key=lambda r: r["promoted_at"]) if earlier else None
+
+    def rollback(self) -> str | None:
+        current, target = self.production(), self.previous_production()
+        if current is None or target is None:
             return None
-        target = max(earlier, key=lambda r: r["promoted_at"])
-        current["status"] = "archived"
-        target["status"] = "production"
+        self.rows[current["version"]]["status"] = "archived"
+        self.rows[target["version"]]["status"] = "production"
         return str(target["version"])
 
     def update_metrics(self, version: str, metrics: Mapping[str, Any]) -> None:
         self.rows[version]["metrics"] = dict(metrics)
 
 
-_index_factory: Callable[[Any], RegistryIndex] | None = None
-
-
-def set_index_factory(factory: Callable[[Any], RegistryIndex]) -> None:
-    """Tell the registry how to index versions for a database engine (called by the app shell)."""
-    global _index_factory
-    _index_factory = factory
-
-
-def _as_index(engine_or_index: Any) -> RegistryIndex:
-    if isinstance(engine_or_index, RegistryIndex):
-        return engine_or_index
-    if _index_factory is None:
-        raise RegistryError(
-            "no registry index for a database engine: call models.registry.set_index_factory("
-            "finsent.storage.model_registry.SqlModelIndex) first (the finsent CLI does)"
-        )
-    return _index_factory(engine_or_index)
-
-
 class ModelRegistry:
-    """Versions in ``store_dir/<version>/`` indexed by a :class:`RegistryIndex`."""
+    """Versions in ``store_dir/<version>/`` indexed by a :class:`RegistryIndex`.
 
-    def __init__(self, index_or_engine: Any, store_dir: str | Path) -> None:
-        self.index = _as_index(index_or_engine)
+    Args:
+        index: Where the version rows live (``SqlModelIndex(engine)``, ``InMemoryIndex()``).
+        store_dir: The model store directory.
+
+    Raises:
+        RegistryError: ``index`` is not a :class:`RegistryIndex` (e.g. a bare engine).
+    """
+
+    def __init__(self, index: RegistryIndex, store_dir: str | Path) -> None:
+        if not isinstance(index, RegistryIndex):
+            raise RegistryError(
+                f"a ModelRegistry needs a RegistryIndex, got {type(index).__name__}: build one "
+                "(finsent.storage.model_versions.SqlModelIndex(engine), or InMemoryIndex())"
+            )
+        self.index = index
         self.store_dir = Path(store_dir)
 
     def register(
@@ -215,7 +224,13 @@ class ModelRegistry:
 
     def production(self) -> ModelRecord | None:
         """The production version, if any."""
-        return next((r for r in self.list() if r.status == "production"), None)
+        row = self.index.production()
+        return None if row is None else ModelRecord.from_row(row)
+
+    def previous_production(self) -> ModelRecord | None:
+        """The version that was production before the current one, if any."""
+        row = self.index.previous_production()
+        return None if row is None else ModelRecord.from_row(row)
 
     def promote(self, version: str) -> ModelRecord:
         """Make ``version`` production; the previous production version becomes archived."""
@@ -241,21 +256,15 @@ class ModelRegistry:
         return self.get(version)
 
 
-def ensure_default_registered(engine: Any, store_dir: str | Path) -> ModelRecord:
+def ensure_default_registered(registry: ModelRegistry) -> ModelRecord:
     """Make sure a production model exists: register the shipped default model if none does.
 
-    Copies ``models/default`` into ``store_dir`` and promotes it when no version is in
+    Copies ``models/default`` into the registry's store and promotes it when no version is in
     production; otherwise changes nothing.
-
-    Args:
-        engine: A SQLAlchemy engine (indexed through the factory set by the app shell) or a
-            :class:`RegistryIndex`.
-        store_dir: The model store directory.
 
     Returns:
         The production version's record.
     """
-    registry = ModelRegistry(engine, store_dir)
     current = registry.production()
     if current is not None:
         return current

@@ -1,6 +1,18 @@
-"""PostgreSQL storage: schema, migrations, engines and bulk idempotent writes.
+"""PostgreSQL storage: schema, migrations, engines, and every SQL statement finsent runs.
 
-Imports no other finsent stage (only ``finsent.core.errors`` / ``finsent.core.settings``).
+Repositories are named after what they hold; the stages call them and never write SQL:
+
+* ``articles_repo`` (de-duplicating article store, Kafka outbox), ``sources_repo``,
+  ``crawl_state_repo``, ``dead_letters_repo`` -- the ingest stage;
+* ``scores_repo`` (scored batches with their aggregates), ``aggregates`` (per-minute buckets) --
+  the stream stage;
+* ``scope_sums`` (aggregate sums per alert scope), ``alerts_repo`` (alert episodes and the
+  outbox transaction), ``webhooks_repo`` (subscriptions, deliveries, attempts) -- alerting;
+* ``article_queries``, ``aggregate_queries``, ``paging``, ``panel_queries`` -- the HTTP API
+  and dashboards;
+* ``labels_repo``, ``model_versions``, ``locks`` -- the model lifecycle.
+
+Imports no other finsent stage (only ``finsent.core``).
 """
 
 from __future__ import annotations

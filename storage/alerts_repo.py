@@ -1,164 +1,44 @@
-"""Queries the alerts stage needs: aggregate sums per scope, alerts, webhook subscriptions/deliveries.
+"""The ``alerts`` table: alert episodes, their listing for the API and the CLI, and the outbox.
 
-Plain data in and out (dicts of column values), so ``storage`` knows nothing of the alert rules.
-Scope kinds: ``topic`` (value: topic id as text), ``entity`` (ticker), ``source`` (source id) and
-``all`` (value ``*``). Topic/entity/all read the per-minute aggregate tables; ``source`` has no
-aggregate table yet and sums the latest score of each article in the span (bounded by the
-``published_at`` index).
+Plain data in (dicts of column values); rows out as dicts, or as the typed
+:class:`~finsent.core.alerts.AlertPayload` where they leave the system (the API). Stages use the
+engine-level :class:`AlertRepository`; :meth:`AlertRepository.outbox` is the one transaction in
+which an alert changes and its webhook deliveries are enqueued, so an alert is never stored
+without its notifications, nor the reverse.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from datetime import datetime, timedelta
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, insert, or_, select, text, true, update
+from sqlalchemy import exc as sa_exc
 
-from finsent.storage.schema import Alert, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from finsent.core.alerts import AlertPayload
+from finsent.storage.paging import Page, count_rows
+from finsent.storage.schema import Alert
+from finsent.storage.webhooks_repo import enqueue_delivery, list_subscriptions
 
 __all__ = [
-    "SCOPE_KINDS",
+    "ALERT_SORTS",
+    "AlertFilter",
+    "AlertOutbox",
+    "AlertRepository",
     "acknowledge_alert",
-    "add_subscription",
-    "claim_due_deliveries",
-    "enqueue_delivery",
+    "alert_page",
     "get_alert",
+    "get_payload",
     "insert_alert",
     "latest_alerts",
     "list_alerts",
-    "list_deliveries",
-    "list_subscriptions",
-    "record_attempt",
-    "scope_series",
-    "scope_totals",
-    "top_articles",
     "update_alert",
 ]
 
-SCOPE_KINDS = ("topic", "entity", "source", "all")
-COUNT_KEYS = ("n", "n_negative", "n_neutral", "n_positive", "sum_score")
-
-_LATEST_SCORES = """
-    SELECT DISTINCT ON (s.article_id) s.article_id, s.published_at AS ts, s.topic, s.sentiment, s.score
-    FROM scores s
-    WHERE s.published_at >= :start AND s.published_at < :end
-    ORDER BY s.article_id, s.scored_at DESC, s.model_version DESC
-"""
-
-# Per scope kind: rows of (v, ts, n, n_negative, n_neutral, n_positive, sum_score) in [start, end).
-_BASE = {
-    "topic": "SELECT topic::text AS v, bucket AS ts, n, n_negative, n_neutral, n_positive, sum_score "
-    "FROM agg_topic WHERE bucket >= :start AND bucket < :end AND topic >= 0",
-    "all": "SELECT '*'::text AS v, bucket AS ts, n, n_negative, n_neutral, n_positive, sum_score "
-    "FROM agg_topic WHERE bucket >= :start AND bucket < :end AND topic = -1",
-    "entity": "SELECT entity::text AS v, bucket AS ts, n, n_negative, n_neutral, n_positive, sum_score "
-    "FROM agg_entity WHERE bucket >= :start AND bucket < :end",
-    "source": "SELECT a.source_id::text AS v, l.ts, 1 AS n, (l.sentiment = 'negative')::int AS n_negative, "
-    "(l.sentiment = 'neutral')::int AS n_neutral, (l.sentiment = 'positive')::int AS n_positive, "
-    f"l.score AS sum_score FROM ({_LATEST_SCORES}) l JOIN articles a ON a.id = l.article_id "
-    "WHERE a.source_id IS NOT NULL",
-}
-_SUMS = "sum(n)::int, sum(n_negative)::int, sum(n_neutral)::int, sum(n_positive)::int, sum(sum_score)"
-
-
-def _base(scope_kind: str, values: Collection[str] | None) -> tuple[str, dict[str, Any]]:
-    if scope_kind not in _BASE:
-        raise ValueError(f"unknown scope kind {scope_kind!r} (known: {', '.join(SCOPE_KINDS)})")
-    sql = f"SELECT * FROM ({_BASE[scope_kind]}) AS base"
-    params: dict[str, Any] = {}
-    if values is not None:
-        sql += " WHERE v = ANY(:values)"
-        params["values"] = list(values)
-    return sql, params
-
-
-def _counts(row: Any, offset: int) -> dict[str, float]:
-    return {k: (row[offset + i] or 0) for i, k in enumerate(COUNT_KEYS)}
-
-
-def scope_totals(
-    conn: Connection, scope_kind: str, start: datetime, end: datetime, values: Collection[str] | None = None
-) -> dict[str, dict[str, float]]:
-    """Sums of n / n_negative / n_neutral / n_positive / sum_score per scope value over ``[start, end)``.
-
-    Values without any article in the span are absent. ``values`` restricts to those scope values.
-    """
-    base, params = _base(scope_kind, values)
-    stmt = text(f"SELECT v, {_SUMS} FROM ({base}) AS b GROUP BY v")
-    rows = conn.execute(stmt, {"start": start, "end": end, **params})
-    return {row[0]: _counts(row, 1) for row in rows}
-
-
-def scope_series(
-    conn: Connection,
-    scope_kind: str,
-    start: datetime,
-    width: timedelta,
-    count: int,
-    values: Collection[str],
-) -> dict[str, dict[int, dict[str, float]]]:
-    """Sums per scope value per window ``i`` = ``[start + i*width, start + (i+1)*width)``, i < count.
-
-    Empty windows are absent (callers treat them as zero).
-    """
-    base, params = _base(scope_kind, values)
-    stmt = text(
-        f"SELECT v, floor(extract(epoch FROM ts - :start) / :width)::int AS i, {_SUMS} "
-        f"FROM ({base}) AS b GROUP BY v, i"
-    )
-    args = {"start": start, "end": start + count * width, "width": width.total_seconds(), **params}
-    out: dict[str, dict[int, dict[str, float]]] = {}
-    for row in conn.execute(stmt, args):
-        out.setdefault(row[0], {})[int(row[1])] = _counts(row, 2)
-    return out
-
-
-_ORDER = {"negative": "l.score ASC", "positive": "l.score DESC", "extreme": "abs(l.score) DESC"}
-_SCOPE_FILTER = {
-    "topic": "l.topic = CAST(:value AS int)",
-    "entity": "(:value = ANY(a.tickers) OR a.entities @> jsonb_build_array(jsonb_build_object('ticker', "
-    "CAST(:value AS text))))",
-    "source": "a.source_id = :value",
-    "all": "true",
-}
-
-
-def top_articles(
-    conn: Connection,
-    scope_kind: str,
-    value: str,
-    start: datetime,
-    end: datetime,
-    *,
-    order: str = "negative",
-    limit: int = 5,
-) -> list[dict[str, Any]]:
-    """The articles of one scope in ``[start, end)`` that contributed most (by latest score).
-
-    ``order``: ``negative`` (most negative first), ``positive``, or ``extreme`` (largest |score|).
-    Returns dicts with id, title, url, source_id, published_at (ISO), sentiment and score.
-    """
-    stmt = text(
-        f"SELECT a.id, a.title, a.url, a.source_id, l.ts, l.sentiment, l.score "
-        f"FROM ({_LATEST_SCORES}) l JOIN articles a ON a.id = l.article_id "
-        f"WHERE {_SCOPE_FILTER[scope_kind]} ORDER BY {_ORDER[order]}, l.ts DESC LIMIT :limit"
-    )
-    rows = conn.execute(stmt, {"start": start, "end": end, "value": value, "limit": limit})
-    keys = ("id", "title", "url", "source_id", "published_at", "sentiment", "score")
-    return [
-        {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in zip(keys, row, strict=True)}
-        for row in rows
-    ]
-
-
-# --- alerts -----------------------------------------------------------------------------------------
-
-
 _ALERTS = Alert.__table__
-_DELIVERIES = WebhookDelivery.__table__
-_ATTEMPTS = WebhookAttempt.__table__
-_SUBSCRIPTIONS = WebhookSubscription.__table__
 
 
 def _rows(result: Any) -> list[dict[str, Any]]:
@@ -229,129 +109,138 @@ def list_alerts(conn: Connection, *, status: str | None = None, limit: int = 50)
     return alerts
 
 
-# --- webhooks ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AlertFilter:
+    """Filters of the API's alert listing; the time range selects episodes overlapping it."""
+
+    status: str | None = None
+    severity: str | None = None
+    scope_kind: str | None = None
+    scope_value: str | None = None
+    rule_id: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
 
 
-def add_subscription(
-    conn: Connection, url: str, secret: str, *, fmt: str = "json", filters: dict[str, Any] | None = None
-) -> int:
-    """Register a webhook subscription; returns its id."""
-    stmt = insert(WebhookSubscription).values(url=url, secret=secret, format=fmt, filters=filters or {})
-    return int(conn.execute(stmt.returning(WebhookSubscription.id)).scalar_one())
+#: Sort keys of ``GET /api/alerts``.
+ALERT_SORTS: dict[str, Any] = {
+    "-opened_at": Alert.opened_at.desc(),
+    "opened_at": Alert.opened_at.asc(),
+    "-updated_at": Alert.updated_at.desc(),
+    "-value": Alert.value.desc(),
+}
 
 
-def list_subscriptions(conn: Connection, *, active_only: bool = True) -> list[dict[str, Any]]:
-    """Webhook subscriptions (with their secrets: callers must not print them)."""
-    stmt = select(_SUBSCRIPTIONS).order_by(WebhookSubscription.id)
-    if active_only:
-        stmt = stmt.where(WebhookSubscription.active.is_(True))
-    return _rows(conn.execute(stmt))
+def alert_page(
+    conn: Connection, flt: AlertFilter, *, sort: str = "-opened_at", limit: int = 50, offset: int = 0
+) -> Page:
+    """Alert episodes matching ``flt`` as payloads; a time range selects episodes overlapping it.
 
-
-def enqueue_delivery(
-    conn: Connection,
-    subscription_id: int,
-    alert_id: int | None,
-    event: str,
-    payload: dict[str, Any],
-    *,
-    at: datetime | None = None,
-) -> int:
-    """A pending delivery, due at ``at`` (default: now); returns its id."""
-    values: dict[str, Any] = {
-        "subscription_id": subscription_id,
-        "alert_id": alert_id,
-        "event": event,
-        "payload": payload,
-    }
-    if at is not None:
-        values["next_attempt_at"] = at
-    return int(
-        conn.execute(insert(WebhookDelivery).values(**values).returning(WebhookDelivery.id)).scalar_one()
-    )
-
-
-_CLAIM = text(
+    Raises:
+        KeyError: ``sort`` is not a key of :data:`ALERT_SORTS`.
     """
-WITH due AS (
-    SELECT id FROM webhook_deliveries
-    WHERE status = 'pending' AND next_attempt_at <= :now
-    ORDER BY next_attempt_at, id
-    LIMIT :limit
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE webhook_deliveries d SET next_attempt_at = :lease_until
-FROM due, webhook_subscriptions s
-WHERE d.id = due.id AND s.id = d.subscription_id
-RETURNING d.id, d.subscription_id, d.alert_id, d.event, d.payload, d.attempts,
-          s.url, s.secret, s.format
-"""
-)
+    order = ALERT_SORTS[sort]
+    conds: list[ColumnElement[bool]] = []
+    for column, value in (
+        (Alert.status, flt.status),
+        (Alert.severity, flt.severity),
+        (Alert.scope_kind, flt.scope_kind),
+        (Alert.scope_value, flt.scope_value),
+        (Alert.rule_id, flt.rule_id),
+    ):
+        if value is not None:
+            conds.append(column == value)
+    if flt.end is not None:
+        conds.append(Alert.opened_at < flt.end)
+    if flt.start is not None:
+        conds.append(or_(Alert.resolved_at.is_(None), Alert.resolved_at >= flt.start))
+    base = select(_ALERTS).where(and_(true(), *conds))
+    rows = conn.execute(base.order_by(order, Alert.id.desc()).limit(limit).offset(offset)).mappings()
+    items = [AlertPayload.from_row(r) for r in rows]
+    return Page(items=items, total=count_rows(conn, base), limit=limit, offset=offset)
 
 
-def claim_due_deliveries(
-    conn: Connection, now: datetime, *, limit: int, lease: timedelta
-) -> list[dict[str, Any]]:
-    """Claim up to ``limit`` pending deliveries that are due, pushing them ``lease`` ahead.
+def get_payload(conn: Connection, alert_id: int, *, description: str | None = None) -> AlertPayload | None:
+    """One alert as its payload, or None if there is no such alert."""
+    row = get_alert(conn, alert_id)
+    return None if row is None else AlertPayload.from_row(row, description=description)
 
-    A worker that dies mid-attempt leaves the delivery pending: it is due again when the lease
-    ends, so deliveries survive restarts. ``SKIP LOCKED`` lets several workers share the queue.
+
+class AlertOutbox:
+    """One transaction over alerts and their webhook deliveries (from :meth:`AlertRepository.outbox`)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._subscriptions: list[dict[str, Any]] | None = None
+
+    def latest(self, *, rule_id: str, scope_kind: str) -> list[dict[str, Any]]:
+        """The newest alert (live or resolved) of each scope value of a rule."""
+        return latest_alerts(self._conn, rule_id, scope_kind)
+
+    def open(self, values: dict[str, Any]) -> int | None:
+        """Insert a new episode; its id, or None when the (rule, scope) has a live one already.
+
+        The insert runs in a savepoint, so a lost race leaves the rest of the transaction intact.
+        """
+        try:
+            with self._conn.begin_nested():
+                return insert_alert(self._conn, values)
+        except sa_exc.IntegrityError:  # another engine opened this episode first
+            return None
+
+    def update(self, alert_id: int, values: dict[str, Any]) -> None:
+        """Update columns of one alert."""
+        update_alert(self._conn, alert_id, values)
+
+    def payload(self, alert_id: int, *, description: str | None = None) -> AlertPayload:
+        """The alert as it is now in this transaction.
+
+        Raises:
+            LookupError: there is no such alert.
+        """
+        found = get_payload(self._conn, alert_id, description=description)
+        if found is None:
+            raise LookupError(f"no alert {alert_id}")
+        return found
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """Active webhook subscriptions (read once per outbox; with secrets: never print them)."""
+        if self._subscriptions is None:
+            self._subscriptions = list_subscriptions(self._conn)
+        return self._subscriptions
+
+    def enqueue(self, *, subscription_id: int, alert_id: int, event: str, body: dict[str, Any]) -> int:
+        """A pending delivery of ``body`` to one subscription, due now; returns its id."""
+        return enqueue_delivery(self._conn, subscription_id, alert_id, event, body)
+
+
+class AlertRepository:
+    """Alerts for the stages: short reads, acknowledgements, and :meth:`outbox` transactions.
+
+    Args:
+        engine: Engine on the finsent database.
     """
-    rows = conn.execute(_CLAIM, {"now": now, "limit": limit, "lease_until": now + lease})
-    return [dict(r._mapping) for r in rows]
 
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
-def record_attempt(
-    conn: Connection,
-    delivery_id: int,
-    *,
-    attempt: int,
-    at: datetime,
-    status_code: int | None,
-    error: str | None,
-    duration_ms: float,
-    outcome: str,
-    next_attempt_at: datetime | None = None,
-) -> None:
-    """Log one attempt and move the delivery on: ``outcome`` is delivered | retry | failed."""
-    conn.execute(
-        insert(WebhookAttempt).values(
-            delivery_id=delivery_id,
-            attempt=attempt,
-            at=at,
-            status_code=status_code,
-            error=error,
-            duration_ms=duration_ms,
-        )
-    )
-    values: dict[str, Any] = {"attempts": attempt, "last_status_code": status_code, "last_error": error}
-    if outcome == "delivered":
-        values |= {"status": "delivered", "delivered_at": at}
-    elif outcome == "failed":
-        values |= {"status": "failed"}
-    else:
-        values |= {"next_attempt_at": next_attempt_at}
-    conn.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery_id).values(**values))
+    def latest(self, *, rule_id: str, scope_kind: str) -> list[dict[str, Any]]:
+        """The newest alert (live or resolved) of each scope value of a rule."""
+        with self.engine.connect() as conn:
+            return latest_alerts(conn, rule_id, scope_kind)
 
+    def listing(self, *, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Newest alerts first with their delivery counts (see :func:`list_alerts`)."""
+        with self.engine.connect() as conn:
+            return list_alerts(conn, status=status, limit=limit)
 
-def list_deliveries(
-    conn: Connection, *, status: str | None = None, alert_id: int | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
-    """Deliveries newest first, each with the subscription ``url`` and its ``attempt_log``."""
-    stmt = (
-        select(_DELIVERIES, WebhookSubscription.url)
-        .join(_SUBSCRIPTIONS, WebhookSubscription.id == WebhookDelivery.subscription_id)
-        .order_by(WebhookDelivery.id.desc())
-        .limit(limit)
-    )
-    if status is not None:
-        stmt = stmt.where(WebhookDelivery.status == status)
-    if alert_id is not None:
-        stmt = stmt.where(WebhookDelivery.alert_id == alert_id)
-    out = _rows(conn.execute(stmt))
-    for row in out:
-        log = (
-            select(_ATTEMPTS).where(WebhookAttempt.delivery_id == row["id"]).order_by(WebhookAttempt.attempt)
-        )
-        row["attempt_log"] = _rows(conn.execute(log))
-    return out
+    def acknowledge(self, *, alert_id: int, by: str, at: datetime | None = None) -> dict[str, Any] | None:
+        """Acknowledge an alert (see :func:`acknowledge_alert`); the row, or None."""
+        with self.engine.begin() as conn:
+            return acknowledge_alert(conn, alert_id, by, at or datetime.now(UTC))
+
+    @contextlib.contextmanager
+    def outbox(self) -> Iterator[AlertOutbox]:
+        """A transaction for alert changes and their deliveries (commit on success)."""
+        with self.engine.begin() as conn:
+            yield AlertOutbox(conn)

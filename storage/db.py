@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +25,7 @@ __all__ = [
     "downgrade",
     "head_revision",
     "make_engine",
+    "redact_url",
     "session_scope",
     "sessionmaker_for",
     "transaction",
@@ -59,6 +60,14 @@ def make_engine(url: str, *, pool_size: int = 5, connect_timeout_s: int = 10, **
         connect_args=connect_args,
         **kwargs,
     )
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password masked (for display); a string that is no URL comes back as is."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sa_exc.ArgumentError:
+        return url
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """Analysts' labels and the reads retraining needs: labeling-queue candidates, recent scores.
 
-Rows are validated before they get here (``models.retrain.validate_label``: topic id, sentiment
+Rows are validated before they get here (``finsent.lifecycle.validate_label``: topic id, sentiment
 name, non-empty text); this module only stores and reads.
 """
 
@@ -19,6 +19,7 @@ __all__ = [
     "LABEL_COLUMNS",
     "article_texts",
     "count_labels",
+    "get_label",
     "insert_labels",
     "list_labels",
     "queue_candidates",
@@ -61,6 +62,14 @@ def insert_labels(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[i
     return [ids[i] for i in range(len(clean))]
 
 
+def get_label(conn: Connection, label_id: int) -> dict[str, Any] | None:
+    """One stored label (every column), or None."""
+    stmt = select(*(Label.__table__.c[c] for c in _OUT)).where(Label.id == label_id)
+    with translate_errors("reading a label"):
+        row = conn.execute(stmt).first()
+    return None if row is None else dict(row._mapping)
+
+
 def list_labels(conn: Connection, *, since: datetime | None = None) -> list[dict[str, Any]]:
     """Every label (or those labeled after ``since``), oldest first."""
     stmt = select(*(Label.__table__.c[c] for c in _OUT)).order_by(Label.id)
@@ -98,7 +107,7 @@ def queue_candidates(
 ) -> list[dict[str, Any]]:
     """Unlabeled articles scored by ``version``, newest first, with the previous version's probs.
 
-    Each row: ``article_id``, ``title``, ``body``, ``published_at``, ``topic_probs``,
+    Each row: ``article_id``, ``title``, ``body``, ``url``, ``published_at``, ``topic_probs``,
     ``sentiment_probs``, ``confidence``, ``prev_topic_probs``, ``prev_sentiment_probs``
     (None when ``previous_version`` did not score the article).
     """
@@ -111,6 +120,7 @@ def queue_candidates(
             Article.id.label("article_id"),
             Article.title,
             Article.body,
+            Article.url,
             Article.published_at,
             cur.c.topic_probs,
             cur.c.sentiment_probs,

@@ -1,6 +1,8 @@
 """Stream stage: Faust workers that score articles and write them to PostgreSQL.
 
 Light on import: the topic names and message schemas are importable without Faust or torch.
+:mod:`finsent.stream.kafka` builds every Kafka client outside Faust (ingest, alerts, the runtime)
+with one set of delivery guarantees.
 """
 
 from finsent.core.records import (

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from finsent.core.settings import Settings
 from finsent.stream.topics import Topics
@@ -14,7 +13,7 @@ __all__ = ["StreamConfig"]
 
 @dataclass(frozen=True)
 class StreamConfig:
-    """Resolved settings of one scoring worker.
+    """Resolved settings of one scoring worker (no defaults here: they are the settings').
 
     Attributes:
         database_url: SQLAlchemy URL of PostgreSQL.
@@ -43,53 +42,56 @@ class StreamConfig:
     kafka_bootstrap: str
     topics: Topics
     group_id: str
-    batch_size: int = 64
-    batch_window_s: float = 0.5
-    concurrency: int = 1
-    device: str = "auto"
-    cpu_backend: str = "auto"
-    max_length: int = 128
-    model_store: Path = Path("var/models")
-    data_dir: Path = Path("var")
-    metrics_port: int = 0
-    reload_check_s: float = 5.0
-    session_timeout_s: float = 10.0
-    commit_interval_s: float = 1.0
-    fetch_max_wait_s: float = 0.1
-    topic_partitions: int = 4
-    log_level: str = "INFO"
+    batch_size: int
+    batch_window_s: float
+    concurrency: int
+    device: str
+    cpu_backend: str
+    max_length: int
+    model_store: Path
+    data_dir: Path
+    metrics_port: int
+    reload_check_s: float
+    session_timeout_s: float
+    commit_interval_s: float
+    fetch_max_wait_s: float
+    topic_partitions: int
+    log_level: str
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, *, database_url: str, kafka_bootstrap: str, **overrides: Any
-    ) -> StreamConfig:
+    def from_settings(cls, settings: Settings, *, database_url: str, kafka_bootstrap: str) -> StreamConfig:
         """Build the worker config from the settings and the resolved service URLs.
+
+        The defaults are the settings' (``settings.stream``, ``settings.models``); command-line
+        options apply to the settings first (:meth:`Settings.override`).
 
         Args:
             settings: finsent settings.
             database_url: resolved PostgreSQL URL.
             kafka_bootstrap: resolved bootstrap servers.
-            **overrides: any field of this class (command-line options); ``None`` values are ignored.
         """
-        topics = Topics(settings.topic_prefix)
-        config = cls(
+        stream, models, kafka = settings.stream, settings.models, settings.kafka
+        return cls(
             database_url=database_url,
             kafka_bootstrap=kafka_bootstrap,
-            topics=topics,
-            group_id=f"{settings.topic_prefix}-scoring",
-            batch_size=settings.batch_size,
-            batch_window_s=settings.batch_window_s,
-            concurrency=settings.worker_concurrency,
-            device=settings.device,
-            cpu_backend=settings.cpu_backend,
-            max_length=settings.max_length,
+            topics=Topics(kafka.topic_prefix),
+            group_id=stream.group or f"{kafka.topic_prefix}-scoring",
+            batch_size=stream.batch_size,
+            batch_window_s=stream.batch_window.total_seconds(),
+            concurrency=stream.concurrency,
+            device=models.device,
+            cpu_backend=models.cpu_backend,
+            max_length=models.max_length,
             model_store=settings.model_store_dir,
             data_dir=settings.data_dir,
-            metrics_port=settings.metrics_port,
-            topic_partitions=settings.topic_partitions,
+            metrics_port=stream.metrics_port,
+            reload_check_s=stream.reload_check.total_seconds(),
+            session_timeout_s=stream.session_timeout.total_seconds(),
+            commit_interval_s=stream.commit_interval.total_seconds(),
+            fetch_max_wait_s=stream.fetch_max_wait.total_seconds(),
+            topic_partitions=kafka.topic_partitions,
             log_level=settings.log_level,
         )
-        return replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
     @property
     def broker_urls(self) -> list[str]:

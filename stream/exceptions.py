@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from finsent.core.errors import ConfigError, FinsentError
+from finsent.core.errors import ConfigError, FinsentError, RetryableError
 
-__all__ = ["ModelBrokenError", "ModelUnavailableError", "StreamError"]
+__all__ = ["KafkaUnavailableError", "ModelBrokenError", "ModelUnavailableError", "StreamError"]
 
 
 class StreamError(FinsentError):
@@ -21,3 +21,7 @@ class ModelBrokenError(StreamError):
     Raised instead of dead-lettering records one by one when the fault is the model's, not the
     data's; the batch stays unacknowledged and is re-delivered after the restart.
     """
+
+
+class KafkaUnavailableError(StreamError, RetryableError):
+    """No broker could be reached (or none answered in time): nothing was sent; retry later."""

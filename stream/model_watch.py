@@ -1,7 +1,7 @@
 """Follow the production model of the registry: load it at start, hot-swap it when promoted.
 
-The check is one indexed query on ``model_versions`` (the partial unique index on production),
-made at most every ``check_every_s`` seconds and only between batches.
+The check is ``storage.model_versions.production_version`` (one indexed query: the partial unique
+index on production), made at most every ``check_every_s`` seconds and only between batches.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
+from finsent.models.registry import ModelRegistry, ensure_default_registered
+from finsent.storage import model_versions
 from finsent.storage.exceptions import StorageUnavailableError, translate_errors
-from finsent.storage.schema import ModelVersion
+from finsent.storage.model_versions import SqlModelIndex
 from finsent.stream.exceptions import ModelUnavailableError
 from finsent.stream.inference import ClassifierLike, ModelRunner
 from finsent.stream.metrics import StreamMetrics
@@ -40,10 +42,9 @@ def production_model(engine: Engine) -> ProductionModel | None:
     Raises:
         StorageUnavailableError: the database is unreachable.
     """
-    query = select(ModelVersion.version, ModelVersion.path).where(ModelVersion.status == "production")
     with translate_errors("reading the production model"), engine.connect() as conn:
-        row = conn.execute(query).first()
-    return None if row is None else ProductionModel(row.version, row.path)
+        row = model_versions.production_version(conn)
+    return None if row is None else ProductionModel(row["version"], row["path"])
 
 
 def classifier_loader(
@@ -112,10 +113,8 @@ class ModelWatcher:
         return found
 
     def _register_default(self) -> None:
-        from finsent.models.registry import ensure_default_registered
-
         assert self._model_store is not None
-        ensure_default_registered(self._engine, self._model_store)
+        ensure_default_registered(ModelRegistry(SqlModelIndex(self._engine), self._model_store))
 
     async def maybe_reload(self) -> bool:
         """Between batches: swap in a newly promoted production model (cheap when nothing changed).

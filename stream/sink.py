@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -29,14 +29,12 @@ from tenacity import (
 
 from finsent.core.records import ArticleRecord
 from finsent.models import Score
-from finsent.storage.aggregates import refresh_buckets
-from finsent.storage.exceptions import StorageDataError, StorageUnavailableError, translate_errors
-from finsent.storage.repository import insert_dead_letter, upsert_articles, upsert_scores
-from finsent.storage.schema import DeadLetter as DeadLetterRow
+from finsent.storage.exceptions import StorageDataError, StorageUnavailableError
+from finsent.storage.scores_repo import ScoreWriter
 from finsent.stream.messages import DeadLetter, InboundMessage
 from finsent.stream.metrics import StreamMetrics
 
-__all__ = ["STAGE", "ScoreSink", "ScoredItem", "article_row", "score_row"]
+__all__ = ["STAGE", "ScoreSink", "ScoredItem", "article_row", "dead_letter_row", "score_row"]
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +103,7 @@ class ScoreSink:
         threads: int = 1,
         max_backoff_s: float = 5.0,
     ) -> None:
-        self._engine = engine
+        self._writer = ScoreWriter(engine, stage=STAGE)
         self._metrics = metrics
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="finsent-db")
         self._max_backoff_s = max_backoff_s
@@ -147,13 +145,11 @@ class ScoreSink:
 
     def _write_tx(self, items: Sequence[ScoredItem], dead: Sequence[DeadLetter]) -> datetime:
         scored_at = datetime.now(UTC)
-        with translate_errors("writing a batch of scores"), self._engine.begin() as conn:
-            if items:
-                upsert_articles(conn, [article_row(i.record) for i in items])
-                upsert_scores(conn, [score_row(i, scored_at) for i in items])
-                refresh_buckets(conn, [i.record.published_at for i in items])
-            if dead:
-                _insert_dead_letters(conn, dead)
+        self._writer.write(
+            articles=[article_row(i.record) for i in items],
+            scores=[score_row(i, scored_at) for i in items],
+            dead_letters=[dead_letter_row(d) for d in dead],
+        )
         return scored_at
 
     async def _retrying(self, fn: Callable[..., R], *args: Any) -> R:
@@ -185,36 +181,18 @@ class ScoreSink:
         self._executor.shutdown(wait=True)
 
 
-def _insert_dead_letters(conn: Connection, dead: Sequence[DeadLetter]) -> None:
-    # Re-delivery of a batch must not store its dead letters twice: skip (topic, partition, offset)
-    # already kept.
-    table = DeadLetterRow.__table__
-    known = {
-        (r.source, r.partition, r.offset)
-        for r in conn.execute(
-            select(table.c.source, table.c.partition, table.c.offset).where(
-                table.c.stage == STAGE,
-                table.c.offset.in_([d.message.offset for d in dead]),
-            )
-        )
+def dead_letter_row(letter: DeadLetter) -> dict[str, Any]:
+    """The ``dead_letters`` columns of a consumed record that failed (``stage`` left to the writer)."""
+    m = letter.message
+    return {
+        "error_type": _no_nul(letter.error_type),
+        "error": _no_nul(letter.error),
+        "source": m.topic,
+        "partition": m.partition,
+        "offset": m.offset,
+        "key": None if m.key is None else _no_nul(m.key.decode("utf-8", errors="replace")),
+        "payload": m.value,
     }
-    for letter in dead:
-        m = letter.message
-        if (m.topic, m.partition, m.offset) in known:
-            continue
-        key = None if m.key is None else _no_nul(m.key.decode("utf-8", errors="replace"))
-        insert_dead_letter(
-            conn,
-            stage=STAGE,
-            error_type=_no_nul(letter.error_type),
-            error=_no_nul(letter.error),
-            source=m.topic,
-            partition=m.partition,
-            offset=m.offset,
-            key=key,
-            payload=m.value,
-        )
-        known.add((m.topic, m.partition, m.offset))
 
 
 def _no_nul(value: str) -> str:

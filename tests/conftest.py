@@ -54,8 +54,7 @@ def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackHa
         data_dir=data_dir,
         database_url=os.environ.get("FINSENT_TEST_DATABASE_URL") or None,
         kafka_bootstrap=os.environ.get("FINSENT_TEST_KAFKA_BOOTSTRAP") or None,
-        embedded_pg_port=0,
-        embedded_kafka_port=0,
+        embedded={"pg_port": 0, "kafka_port": 0},
     )
     stack = EmbeddedStack(settings, pg_options=_TEST_PG_OPTIONS)
     info = stack.start()  # raises EmbeddedStartError with the log tail: every dependent test errors
@@ -114,24 +113,25 @@ def topic_factory(embedded_stack: StackHandle) -> Callable[..., str]:
 def settings_factory(embedded_stack: StackHandle, tmp_path: Path) -> Callable[..., Settings]:
     """``make(create_topics=False, **overrides) -> Settings`` on the session's services.
 
-    Defaults: ``data_dir`` = a fresh tmp dir, a unique ``topic_prefix`` (so ``Topics(prefix)`` names
-    are this test's own), ``topic_partitions=1``. With ``create_topics=True`` finsent's topics for
-    that prefix are created on the broker.
+    Defaults: ``data_dir`` = a fresh tmp dir, a unique ``kafka.topic_prefix`` (so ``Topics(prefix)``
+    names are this test's own), ``kafka.topic_partitions=1``. ``overrides`` go through
+    :meth:`Settings.override` (sections as mappings: ``ingest={"allow_private_addresses": True}``).
+    With ``create_topics=True`` finsent's topics for that prefix are created on the broker.
     """
 
     def make(create_topics: bool = False, **overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "data_dir": tmp_path / "data",
-            "database_url": embedded_stack.database_url,
-            "kafka_bootstrap": embedded_stack.kafka_bootstrap,
-            "topic_prefix": f"t{uuid.uuid4().hex[:12]}",
-            "topic_partitions": 1,
-        }
-        values.update(overrides)
-        settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]  # init option
+        base = Settings(
+            _env_file=None,  # type: ignore[call-arg]  # pydantic-settings init option
+            data_dir=tmp_path / "data",
+            database_url=embedded_stack.database_url,
+            kafka_bootstrap=embedded_stack.kafka_bootstrap,
+            kafka={"topic_prefix": f"t{uuid.uuid4().hex[:12]}", "topic_partitions": 1},
+        )
+        settings = base.override(**overrides)
         if create_topics:
+            kafka = settings.kafka
             create_kafka_topics(
-                embedded_stack.kafka_bootstrap, Topics(settings.topic_prefix).all(), settings.topic_partitions
+                embedded_stack.kafka_bootstrap, Topics(kafka.topic_prefix).all(), kafka.topic_partitions
             )
         return settings
 

@@ -23,7 +23,7 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 _DESCRIPTION = """finsent's HTTP API: scored financial news, sentiment/volume time series, alerts,
 webhook subscriptions, the labelling queue and the model registry. Write endpoints need
-`Authorization: Bearer <FINSENT_API_TOKEN>`. The live dashboard is served at `/`."""
+`Authorization: Bearer <FINSENT_API__TOKEN>`. The live dashboard is served at `/`."""
 
 
 def _topic_labels() -> tuple[str, ...]:
@@ -43,7 +43,7 @@ def create_app(
     """Build the API and live page.
 
     Args:
-        settings: finsent settings; ``api_token`` must be set (write endpoints check it).
+        settings: finsent settings; ``api.token`` must be set (write endpoints check it).
         engine: SQLAlchemy engine on the migrated finsent schema.
         kafka_bootstrap: broker address for ``/healthz`` (default ``settings.kafka_bootstrap``;
             the CLI passes the embedded broker's address in embedded mode).
@@ -52,11 +52,11 @@ def create_app(
         protect_reads: require the bearer token on read endpoints too.
 
     Raises:
-        ConfigError: ``settings.api_token`` is missing or empty.
+        ConfigError: ``settings.api.token`` is missing or empty.
     """
-    token = settings.api_token.get_secret_value() if settings.api_token is not None else ""
+    token = settings.api.token.get_secret_value() if settings.api.token is not None else ""
     if not token.strip():
-        raise ConfigError("FINSENT_API_TOKEN (api_token) must be set: write endpoints need a bearer token")
+        raise ConfigError("FINSENT_API__TOKEN (api.token) must be set: write endpoints need a bearer token")
     app = FastAPI(title="finsent", version="0.1.0", description=_DESCRIPTION)
     app.state.finsent = ApiState(
         engine=engine,

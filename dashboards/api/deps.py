@@ -14,6 +14,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
+from finsent.storage.db import transaction
+
 __all__ = [
     "ApiState",
     "Conn",
@@ -27,7 +29,7 @@ __all__ = [
     "to_utc",
 ]
 
-_bearer = HTTPBearer(auto_error=False, description="FINSENT_API_TOKEN")
+_bearer = HTTPBearer(auto_error=False, description="FINSENT_API__TOKEN")
 
 
 @dataclass
@@ -77,8 +79,12 @@ ReadAuth = Depends(optional_read_token)
 
 
 def get_conn(request: Request) -> Iterator[Connection]:
-    """A connection for one request (a transaction that commits when the handler returns)."""
-    with get_state(request).engine.begin() as conn:
+    """A connection for one request (a transaction that commits when the handler returns).
+
+    Storage's unit of work (:func:`finsent.storage.db.transaction`): the routes hand it to the
+    storage query functions and never run statements themselves.
+    """
+    with transaction(get_state(request).engine) as conn:
         yield conn
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,13 +12,13 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from finsent.dashboards.api.deps import ApiState, get_state
 from finsent.dashboards.api.schemas import CheckOut, HealthOut
-from finsent.storage import api_admin_queries
-from finsent.storage import api_queries as q
+from finsent.storage import model_versions
+from finsent.storage.aggregate_queries import read_pipeline_counts
+from finsent.stream.kafka import tcp_reachable
 
 __all__ = ["ApiMetrics", "CachedProbe", "router", "tcp_probe"]
 
@@ -30,14 +29,7 @@ BROKER_TIMEOUT_S = 2.0
 
 def tcp_probe(bootstrap: str, timeout_s: float = BROKER_TIMEOUT_S) -> bool:
     """True if any ``host:port`` of ``bootstrap`` accepts a TCP connection within the timeout."""
-    for server in bootstrap.split(","):
-        host, _, port = server.strip().rpartition(":")
-        try:
-            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
-                return True
-        except (OSError, ValueError):
-            continue
-    return False
+    return tcp_reachable(bootstrap, timeout_s)
 
 
 class CachedProbe:
@@ -62,9 +54,7 @@ class CachedProbe:
 def _check_database(state: ApiState) -> tuple[CheckOut, dict[str, Any] | None]:
     started = time.perf_counter()
     try:
-        with state.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-            counts = q.pipeline_counts(conn)
+        counts = read_pipeline_counts(state.engine)
     except Exception as exc:  # any driver error means "database down" here
         return CheckOut(ok=False, detail=f"{type(exc).__name__}: {str(exc)[:200]}"), None
     ms = round((time.perf_counter() - started) * 1000, 1)
@@ -95,10 +85,10 @@ def _model_path_check(state: ApiState, check: CheckOut) -> CheckOut:
         return check
     try:
         with state.engine.connect() as conn:
-            models = api_admin_queries.list_models(conn, status="production")
+            production = model_versions.production_version(conn)
     except Exception as exc:  # the database check reports the cause
         return CheckOut(ok=False, detail=f"registry unreadable: {type(exc).__name__}", info=check.info)
-    path = Path(models[0]["path"]) if models else None
+    path = Path(production["path"]) if production else None
     present = path is not None and path.is_dir()
     info = {**check.info, "path": str(path), "path_exists": present}
     if not present:
@@ -130,8 +120,7 @@ class _PipelineCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         up = GaugeMetricFamily("finsent_api_database_up", "1 if the API reached PostgreSQL at scrape.")
         try:
-            with self._engine.connect() as conn:
-                counts = q.pipeline_counts(conn)
+            counts = read_pipeline_counts(self._engine)
         except Exception:  # a scrape must not fail because the database is down
             up.add_metric([], 0)
             yield up
@@ -148,9 +137,10 @@ class _PipelineCollector(Collector):
         last = counts["last_scored_at"]
         if last is not None:
             yield GaugeMetricFamily(
-                "finsent_last_scored_timestamp_seconds", "When the newest score was written.",
+                "finsent_last_scored_timestamp_seconds",
+                "When the newest score was written.",
                 value=last.timestamp(),
-            )  # fmt: skip
+            )
 
 
 class ApiMetrics:

@@ -6,16 +6,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
+from finsent.core.alerts import AlertPayload
 from finsent.dashboards.api import writes
 from finsent.dashboards.api.deps import Conn, Range, ReadAuth, WriteAuth
 from finsent.dashboards.api.schemas import AckIn, AlertOut, AlertPage, WebhookCreated, WebhookIn, WebhookOut
-from finsent.storage import api_admin_queries as q
+from finsent.storage import alerts_repo, webhooks_repo
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["alerts"])
 
-#: The sort whitelist of ``storage.api_admin_queries.ALERT_SORTS`` (a unit test keeps them equal).
+#: The sort whitelist of ``storage.alerts_repo.ALERT_SORTS`` (a unit test keeps them equal).
 AlertSort = Literal["-opened_at", "opened_at", "-updated_at", "-value"]
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
@@ -34,7 +35,7 @@ def list_alerts(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> dict[str, Any]:
     """Alerts, newest first; ``start``/``end`` select episodes overlapping the range."""
-    flt = q.AlertFilter(
+    flt = alerts_repo.AlertFilter(
         status=status,
         severity=severity,
         scope_kind=scope_kind,
@@ -43,7 +44,7 @@ def list_alerts(
         start=rng.start,
         end=rng.end,
     )
-    page = q.list_alerts(conn, flt, sort=sort, limit=limit, offset=offset)
+    page = alerts_repo.alert_page(conn, flt, sort=sort, limit=limit, offset=offset)
     nxt = page.offset + len(page.items)
     return {**page.__dict__, "next_offset": nxt if page.items and nxt < page.total else None}
 
@@ -55,7 +56,7 @@ def list_alerts(
     summary="Acknowledge an alert",
     responses={404: {"description": "No such alert"}},
 )
-def ack_alert(conn: Conn, alert_id: AlertId, body: AckIn | None = None) -> dict[str, Any]:
+def ack_alert(conn: Conn, alert_id: AlertId, body: AckIn | None = None) -> AlertPayload:
     """Acknowledge an alert (idempotent; a resolved alert keeps its status, the ack is recorded)."""
     by = body.by if body is not None else "api"
     alert = writes.acknowledge_alert(conn, alert_id, by)
@@ -72,7 +73,7 @@ def ack_alert(conn: Conn, alert_id: AlertId, body: AckIn | None = None) -> dict[
 )
 def list_webhooks(conn: Conn) -> list[dict[str, Any]]:
     """Every subscription; signing secrets are never listed."""
-    return q.list_webhooks(conn)
+    return webhooks_repo.list_webhooks(conn)
 
 
 @router.post(

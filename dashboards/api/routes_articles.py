@@ -9,13 +9,14 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 
 from finsent.dashboards.api.deps import Conn, Range, ReadAuth, field_error, get_state
 from finsent.dashboards.api.schemas import AggregatesOut, ArticleDetail, ArticlePage, Sentiment
-from finsent.storage import api_queries as q
+from finsent.storage import aggregate_queries, article_queries
+from finsent.storage.paging import Page
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["articles"], dependencies=[ReadAuth])
 
-#: The sort whitelist of ``storage.api_queries.ARTICLE_SORTS`` (a unit test keeps them equal).
+#: The sort whitelist of ``storage.article_queries.ARTICLE_SORTS`` (a unit test keeps them equal).
 ArticleSort = Literal[
     "published_at", "-published_at", "scored_at", "-scored_at", "score", "-score", "confidence", "-confidence"
 ]
@@ -31,7 +32,7 @@ DEFAULT_SPAN = {
 MAX_POINTS = 10_000
 
 
-def _next_offset(page: q.Page) -> int | None:
+def _next_offset(page: Page) -> int | None:
     nxt = page.offset + len(page.items)
     return nxt if nxt < page.total and page.items else None
 
@@ -54,7 +55,7 @@ def list_articles(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> dict[str, Any]:
     """List articles with the score currently shown for each (production model first)."""
-    flt = q.ArticleFilter(
+    flt = article_queries.ArticleFilter(
         start=rng.start,
         end=rng.end,
         topic=topic,
@@ -65,14 +66,14 @@ def list_articles(
         model_version=model_version,
         scored_only=scored,
     )
-    page = q.list_articles(conn, flt, sort=sort, limit=limit, offset=offset)
+    page = article_queries.list_articles(conn, flt, sort=sort, limit=limit, offset=offset)
     return {**page.__dict__, "next_offset": _next_offset(page)}
 
 
 @router.get("/articles/{article_id}", response_model=ArticleDetail, summary="One article with its scores")
 def get_article(conn: Conn, article_id: Annotated[str, Path(min_length=1, max_length=64)]) -> dict[str, Any]:
     """One article: body, entities, every model version's score and analysts' labels."""
-    article = q.get_article(conn, article_id)
+    article = article_queries.get_article(conn, article_id)
     if article is None:
         raise HTTPException(status_code=404, detail=f"no article {article_id!r}")
     return article
@@ -94,14 +95,16 @@ def aggregates(
     """Series re-bucketed from the per-minute aggregates: volume, sentiment counts, mean score."""
     state = get_state(request)
     start, end = rng.closed(DEFAULT_SPAN[bucket])
-    if (end - start) / q.BUCKETS[bucket][1] > MAX_POINTS:
+    if (end - start) / aggregate_queries.BUCKETS[bucket][1] > MAX_POINTS:
         raise field_error("query", "start", f"range too long for bucket {bucket} (max {MAX_POINTS} points)")
     if scope == "all" and key is not None:
         raise field_error("query", "key", "scope=all takes no key")
     if scope == "topic" and key is not None:
         key = _topic_key(key, state.topic_labels)
-    query = q.AggregateQuery(scope=scope, bucket=bucket, start=start, end=end, key=key, max_series=max_series)
-    series = q.aggregate_series(conn, query, state.topic_labels)
+    query = aggregate_queries.AggregateQuery(
+        scope=scope, bucket=bucket, start=start, end=end, key=key, max_series=max_series
+    )
+    series = aggregate_queries.aggregate_series(conn, query, state.topic_labels)
     return {"scope": scope, "bucket": bucket, "start": start, "end": end, "series": series}
 
 

@@ -6,12 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
-from finsent.dashboards.api import labeling
 from finsent.dashboards.api.deps import Conn, ReadAuth, WriteAuth, field_error, get_state
 from finsent.dashboards.api.schemas import LabelIn, LabelOut, LabelQueueOut, ModelOut, Sentiment
-from finsent.lifecycle import LabelError
-from finsent.storage import api_admin_queries as q
-from finsent.storage.model_registry import SqlModelIndex
+from finsent.lifecycle import LabelError, UnknownArticleError, labeling
+from finsent.storage import model_versions
+from finsent.storage.model_versions import SqlModelIndex
 
 __all__ = ["router"]
 
@@ -34,12 +33,11 @@ def create_label(conn: Conn, body: LabelIn) -> dict[str, Any]:
     article's title and lead (the text the models score).
     """
     try:
-        label = labeling.store_label(conn, body.model_dump())
+        return labeling.store_label(conn=conn, data=body.model_dump())
+    except UnknownArticleError:
+        raise HTTPException(status_code=404, detail=f"no article {body.article_id!r}") from None
     except LabelError as exc:
         raise field_error("body", "text" if "text" in str(exc) else "label", str(exc)) from None
-    if label is None:
-        raise HTTPException(status_code=404, detail=f"no article {body.article_id!r}")
-    return label
 
 
 @router.get(
@@ -57,20 +55,35 @@ def label_queue(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> dict[str, Any]:
-    """Unlabelled articles ranked like ``finsent labels queue``: least certain first."""
-    return labeling.label_queue(conn, limit=limit, offset=offset, days=days, topic=topic, sentiment=sentiment)
+    """Unlabelled articles ranked like ``finsent labels queue``: least certain first.
+
+    The API never loads a model: disagreement counts where the previous production model
+    already scored the article.
+    """
+    queue = labeling.label_queue(conn=conn, days=days, topic=topic, sentiment=sentiment)
+    return {
+        "model_version": queue.model_version,
+        "previous_version": queue.previous_version,
+        "items": [item.as_dict() for item in queue.items[offset : offset + limit]],
+        "candidates": len(queue.items),
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 @router.get(
-    "/models", response_model=list[ModelOut], dependencies=[ReadAuth], tags=["models"],
+    "/models",
+    response_model=list[ModelOut],
+    dependencies=[ReadAuth],
+    tags=["models"],
     summary="Registered model versions",
-)  # fmt: skip
+)
 def list_models(
     conn: Conn,
     status: Annotated[str | None, Query(min_length=1, max_length=16, description="e.g. production")] = None,
 ) -> list[dict[str, Any]]:
     """The registry, production version first, with each version's evaluation metrics."""
-    return q.list_models(conn, status=status)
+    return model_versions.list_models(conn, status=status)
 
 
 @router.post(
@@ -91,4 +104,4 @@ def promote(request: Request, version: Annotated[str, Path(min_length=1, max_len
     if not SqlModelIndex(engine).promote(version):
         raise HTTPException(status_code=404, detail=f"no model version {version!r}")
     with engine.connect() as conn:
-        return next(m for m in q.list_models(conn) if m["version"] == version)
+        return next(m for m in model_versions.list_models(conn) if m["version"] == version)

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
+from finsent.core.alerts import AlertPayload
+
 __all__ = [
     "AckIn",
     "AggregatePoint",
@@ -120,27 +122,8 @@ class AggregatesOut(_Out):
     series: list[AggregateSeries]
 
 
-class AlertOut(_Out):
-    """One anomaly episode."""
-
-    id: int
-    rule_id: str
-    kind: str
-    scope_kind: str
-    scope_value: str
-    severity: str
-    status: str
-    opened_at: datetime
-    updated_at: datetime
-    resolved_at: datetime | None
-    acknowledged_at: datetime | None
-    acknowledged_by: str | None
-    window_start: datetime
-    window_end: datetime
-    value: float
-    baseline: float | None
-    statistic: float | None
-    details: dict[str, Any]
+#: One anomaly episode: the alert contract itself, as webhooks and the alerts topic see it too.
+AlertOut = AlertPayload
 
 
 class AlertPage(_Out):

@@ -1,8 +1,8 @@
 """The API's writes: alert acknowledgement and webhook subscriptions.
 
 Each is one short transaction over the storage tables with bound parameters. ``None`` means
-"unknown id" (the router answers 404). Labels are in ``dashboards.api.labeling``;
-model promotion is ``storage.model_registry.SqlModelIndex``.
+"unknown id" (the router answers 404). Labels are stored by ``finsent.lifecycle.labeling``;
+model promotion is ``storage.model_versions.SqlModelIndex``.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection
 
-from finsent.storage import alerts_repo
-from finsent.storage.api_admin_queries import get_alert, webhook_view
-from finsent.storage.schema import WebhookSubscription
+from finsent.core.alerts import AlertPayload
+from finsent.storage import alerts_repo, webhooks_repo
 
 __all__ = [
     "acknowledge_alert",
@@ -24,7 +23,7 @@ __all__ = [
 ]
 
 
-def acknowledge_alert(conn: Connection, alert_id: int, by: str) -> dict[str, Any] | None:
+def acknowledge_alert(conn: Connection, alert_id: int, by: str) -> AlertPayload | None:
     """Acknowledge an alert through ``storage.alerts_repo`` (the rule ``finsent alerts ack`` uses).
 
     Idempotent, the first acknowledgement is kept; an open alert becomes ``acknowledged``, a
@@ -33,9 +32,8 @@ def acknowledge_alert(conn: Connection, alert_id: int, by: str) -> dict[str, Any
     Returns:
         The alert, or None if no alert has this id.
     """
-    if alerts_repo.acknowledge_alert(conn, alert_id, by, datetime.now(UTC)) is None:
-        return None
-    return get_alert(conn, alert_id)
+    row = alerts_repo.acknowledge_alert(conn, alert_id, by, datetime.now(UTC))
+    return None if row is None else AlertPayload.from_row(row)
 
 
 def create_webhook(
@@ -49,16 +47,12 @@ def create_webhook(
 ) -> dict[str, Any]:
     """Store a subscription; a missing secret is generated. Returns it with its secret."""
     secret = secret or secrets.token_urlsafe(32)
-    sub_id = alerts_repo.add_subscription(conn, url, secret, fmt=fmt, filters=filters)
-    if not active:
-        conn.execute(update(WebhookSubscription).where(WebhookSubscription.id == sub_id).values(active=False))
-    sub = conn.execute(select(WebhookSubscription).where(WebhookSubscription.id == sub_id)).mappings().one()
-    return {**webhook_view(sub), "secret": secret}
+    sub = webhooks_repo.create_subscription(
+        conn, url=url, secret=secret, fmt=fmt, filters=filters, active=active
+    )
+    return {**sub, "secret": secret}
 
 
 def delete_webhook(conn: Connection, sub_id: int) -> bool:
     """Delete a subscription (its delivery log goes with it). False if there was none."""
-    gone = conn.execute(
-        delete(WebhookSubscription).where(WebhookSubscription.id == sub_id).returning(WebhookSubscription.id)
-    ).first()
-    return gone is not None
+    return webhooks_repo.delete_subscription(conn, sub_id)

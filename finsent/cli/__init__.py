@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 
@@ -17,12 +18,15 @@ from finsent.cli import (
     runtime_cmd,
     stream_cmd,
 )
-from finsent.cli.common import bench_app, console, load_settings
+from finsent.cli.common import bench_app, console
+from finsent.cli.context import current
+from finsent.cli.errors import FinsentGroup
 from finsent.core.settings import mask_secrets
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
+    cls=FinsentGroup,
     help="finsent: real-time financial news sentiment monitor.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -34,14 +38,23 @@ app.add_typer(bench_app, name="bench")
 
 @config_app.command("show")
 def config_show(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Print the effective settings (secrets masked)."""
-    settings = load_settings()
-    data = mask_secrets(settings)
+    """Print the effective settings (secrets masked), one `section.field = value` per line."""
+    data = mask_secrets(current().settings)
     if as_json:
         console.print_json(json.dumps(data, default=str))
         return
+    for key, value in _flatten(data):
+        console.print(f"[bold]{key}[/bold] = {value!r}", highlight=False)
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = []
     for key, value in data.items():
-        console.print(f"[bold]{key}[/bold] = {value!r}")
+        if isinstance(value, dict):
+            rows.extend(_flatten(value, f"{prefix}{key}."))
+        else:
+            rows.append((f"{prefix}{key}", value))
+    return rows
 
 
 for _module in (
@@ -59,5 +72,5 @@ for _module in (
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point; exceptions map to exit codes in :mod:`finsent.cli.errors`."""
     app()

@@ -14,8 +14,9 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from finsent.cli.common import console, err_console, load_settings
-from finsent.core.errors import FinsentError
+from finsent.cli.common import as_duration, console, err_console
+from finsent.cli.context import current
+from finsent.core.errors import FinsentError, RetryableError
 from finsent.core.settings import Settings
 
 __all__ = ["register"]
@@ -39,21 +40,6 @@ def _topic_labels() -> tuple[str, ...]:
     return tuple(TOPIC_LABELS)
 
 
-def _fail(exc: Exception, code: int = 1) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {exc}")
-    return typer.Exit(code)
-
-
-def _db(settings: Settings) -> Any:
-    from finsent.runtime import resolve_database_url
-    from finsent.storage.db import make_engine
-
-    try:
-        return make_engine(resolve_database_url(settings))
-    except FinsentError as exc:
-        raise _fail(exc) from None
-
-
 @rules_app.command("check")
 def rules_check(path: Path = typer.Argument(..., help="YAML rule file to validate.")) -> None:
     """Validate a rule file; exit 1 naming the rule and field of every problem."""
@@ -63,7 +49,9 @@ def rules_check(path: Path = typer.Argument(..., help="YAML rule file to validat
     try:
         rules = load_rules(path, topic_labels=_topic_labels())
     except RuleFileError as exc:
-        raise _fail(exc) from None
+        # The verdict of a check command, not a failure of it: exit 1 = "the file is invalid".
+        err_console.print(f"invalid: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
     for rule in rules.rules:
         scope = f"{rule.scope.kind}:{rule.scope.value}"
         state = "" if rule.enabled else " (disabled)"
@@ -78,15 +66,11 @@ def alerts_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Alerts newest first, with the state of their webhook deliveries (failed ones flagged)."""
-    from finsent.storage import alerts_repo
+    from finsent.storage import alerts_repo, webhooks_repo
 
-    engine = _db(load_settings())
-    try:
-        with engine.connect() as conn:
-            rows = alerts_repo.list_alerts(conn, status=status, limit=limit)
-            failed = alerts_repo.list_deliveries(conn, status="failed", limit=limit)
-    finally:
-        engine.dispose()
+    with current().engine.connect() as conn:
+        rows = alerts_repo.list_alerts(conn, status=status, limit=limit)
+        failed = webhooks_repo.list_deliveries(conn, status="failed", limit=limit)
     if as_json:
         console.print_json(json.dumps({"alerts": rows, "failed_deliveries": failed}, default=str))
         return
@@ -96,13 +80,18 @@ def alerts_list(
         if "failed" in a["deliveries"]:
             deliveries = f"[red]{deliveries}[/red]"
         baseline = "-" if a["baseline"] is None else f"{a['baseline']:.3g}"
-        table.add_row(str(a["id"]), f"{a['opened_at']:%Y-%m-%d %H:%M}", a["rule_id"],
-                      f"{a['scope_kind']}:{a['scope_value']}", a["severity"], a["status"],
-                      f"{a['value']:.3g}", baseline, deliveries)  # fmt: skip
+        opened, scope, value = (
+            f"{a['opened_at']:%Y-%m-%d %H:%M}",
+            f"{a['scope_kind']}:{a['scope_value']}",
+            f"{a['value']:.3g}",
+        )
+        table.add_row(
+            str(a["id"]), opened, a["rule_id"], scope, a["severity"], a["status"], value, baseline, deliveries
+        )
     console.print(table)
     for d in failed:
-        console.print(f"[red]failed delivery[/red] {d['id']} of alert {d['alert_id']} to {d['url']} "
-                      f"after {d['attempts']} attempts: {d['last_error']}")  # fmt: skip
+        where = f"{d['id']} of alert {d['alert_id']} to {d['url']}"
+        console.print(f"[red]failed delivery[/red] {where} after {d['attempts']} attempts: {d['last_error']}")
 
 
 @alerts_app.command("ack")
@@ -113,16 +102,12 @@ def alerts_ack(
     """Acknowledge an alert: no more update notifications for this episode."""
     from finsent.storage import alerts_repo
 
-    settings = load_settings()
-    engine = _db(settings)
-    try:
-        with engine.begin() as conn:
-            row = alerts_repo.acknowledge_alert(conn, alert_id, by, datetime.now(UTC))
-    finally:
-        engine.dispose()
+    app = current()
+    with app.engine.begin() as conn:
+        row = alerts_repo.acknowledge_alert(conn, alert_id, by, datetime.now(UTC))
     if row is None:
-        raise _fail(ValueError(f"no alert with id {alert_id}"))
-    _publish_ack(settings, row)
+        raise FinsentError(f"no alert with id {alert_id}")
+    _publish_ack(app.settings, row)
     console.print(
         f"alert {alert_id} ({row['rule_id']} {row['scope_kind']}:{row['scope_value']}) is {row['status']}"
     )
@@ -132,17 +117,12 @@ def _publish_ack(settings: Settings, row: dict[str, Any]) -> None:
     if settings.kafka_bootstrap is None:
         return
     from finsent.alerts.publisher import KafkaAlertPublisher
-    from finsent.core.records import AlertRecord
+    from finsent.core.alerts import AlertPayload
     from finsent.stream.topics import Topics
 
-    record = AlertRecord(
-        alert_id=row["id"], event="acknowledged", rule_id=row["rule_id"], rule_kind=row["kind"],
-        scope_kind=row["scope_kind"], scope_value=row["scope_value"], severity=row["severity"],
-        value=row["value"], baseline=row["baseline"], statistic=row["statistic"],
-        window_start=row["window_start"], window_end=row["window_end"], at=datetime.now(UTC),
-        details={"acknowledged_by": row["acknowledged_by"]},
-    )  # fmt: skip
-    publisher = KafkaAlertPublisher(settings.kafka_bootstrap, Topics(settings.topic_prefix).alerts)
+    details = {"acknowledged_by": row["acknowledged_by"]}
+    record = AlertPayload.from_row(row).to_record("acknowledged", details=details)
+    publisher = KafkaAlertPublisher(settings.kafka_bootstrap, Topics(settings.kafka.topic_prefix).alerts)
     publisher.publish_records([record])
     publisher.close()
 
@@ -158,21 +138,17 @@ def alerts_subscribe(
     event: list[str] = typer.Option([], help="Events to send (default: opened, updated)."),
 ) -> None:
     """Register a webhook subscription."""
-    from finsent.storage import alerts_repo
+    from finsent.storage import webhooks_repo
 
     if not url.startswith(("http://", "https://")) or not secret.strip() or fmt not in ("json", "slack"):
-        raise _fail(ValueError("need an http(s) URL, a non-empty --secret and --format json|slack"), 2)
+        raise typer.BadParameter("need an http(s) URL, a non-empty --secret and --format json|slack")
     filters = {
         k: v
         for k, v in {"rules": rule, "severities": severity, "scopes": scope, "events": event}.items()
         if v
     }
-    engine = _db(load_settings())
-    try:
-        with engine.begin() as conn:
-            sub_id = alerts_repo.add_subscription(conn, url, secret, fmt=fmt, filters=filters)
-    finally:
-        engine.dispose()
+    with current().engine.begin() as conn:
+        sub_id = webhooks_repo.add_subscription(conn, url, secret, fmt=fmt, filters=filters)
     console.print(f"subscription {sub_id} -> {url} ({fmt}) filters {filters or 'none'}")
 
 
@@ -181,7 +157,7 @@ def alerts_test_webhook(
     url: str = typer.Argument(..., help="Receiver URL."),
     secret: str = typer.Option(..., envvar="FINSENT_WEBHOOK_SECRET", help="Shared signing secret."),
     fmt: str = typer.Option("json", "--format", help="json | slack"),
-    timeout_s: float = typer.Option(10.0, "--timeout", min=0.1, help="Request timeout in seconds."),
+    timeout: timedelta = typer.Option("10s", parser=as_duration, metavar="DURATION", help="Request timeout."),
 ) -> None:
     """Send one signed test event to URL and show the answer."""
     import httpx
@@ -189,9 +165,11 @@ def alerts_test_webhook(
     from finsent.alerts.webhooks import send_test
 
     try:
-        response = send_test(url, secret, fmt=fmt, timeout_s=timeout_s)
+        response = send_test(url, secret, fmt=fmt, timeout_s=timeout.total_seconds())
+    except httpx.TransportError as exc:
+        raise RetryableError(f"{url}: {type(exc).__name__}: {exc}") from None
     except httpx.HTTPError as exc:
-        raise _fail(ValueError(f"{url}: {type(exc).__name__}: {exc}")) from None
+        raise FinsentError(f"{url}: {type(exc).__name__}: {exc}") from None
     colour = "green" if response.is_success else "red"
     console.print(f"[{colour}]{response.status_code}[/{colour}] from {url}")
     if not response.is_success:
@@ -204,10 +182,12 @@ def alerts_run(
     catch_up_h: float = typer.Option(
         24.0, "--catch-up-hours", min=0, help="Missed windows re-checked at start."
     ),
-    grace_s: float = typer.Option(
-        90.0, "--grace", min=0, help="Wait after a window ends for late aggregates."
+    grace: timedelta = typer.Option(
+        "90s", parser=as_duration, metavar="DURATION", help="Wait after a window ends for late aggregates."
     ),
-    interval_s: float = typer.Option(10.0, "--interval", min=0.5, help="Seconds between evaluations."),
+    interval: timedelta = typer.Option(
+        "10s", parser=as_duration, metavar="DURATION", help="Time between evaluations."
+    ),
     from_stream: bool = typer.Option(
         True, "--from-stream/--timer-only", help="Evaluate windows as the scored stream closes them."
     ),
@@ -218,27 +198,24 @@ def alerts_run(
     """
     from finsent.alerts.service import AlertService
 
-    settings = load_settings()
+    app = current()
+    settings = app.settings
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        service = AlertService.from_settings(settings, _db(settings), topic_labels=_topic_labels())
-    except FinsentError as exc:
-        raise _fail(exc, 2) from None
+    service = AlertService.from_settings(settings, app.engine, topic_labels=_topic_labels())
     lookback = timedelta(hours=catch_up_h)
     if once:
-        events, outcomes = asyncio.run(service.run_once(lookback=lookback, grace=timedelta(seconds=grace_s)))
+        events, outcomes = asyncio.run(service.run_once(lookback=lookback, grace=grace))
         console.print(f"{len(events)} alert events, {len(outcomes)} delivery attempts")
         return
     scored = None
     if from_stream:
-        from finsent.runtime import resolve_kafka_bootstrap
         from finsent.stream.topics import Topics
 
         try:
-            scored = (resolve_kafka_bootstrap(settings), Topics(settings.topic_prefix).scored_articles)
+            scored = (app.kafka_bootstrap, Topics(settings.kafka.topic_prefix).scored_articles)
         except FinsentError as exc:
             err_console.print(f"[yellow]warning:[/yellow] no broker ({exc}); evaluating on the timer only")
-    asyncio.run(_serve(service, lookback, timedelta(seconds=grace_s), interval_s, scored))
+    asyncio.run(_serve(service, lookback, grace, interval.total_seconds(), scored))
 
 
 async def _serve(
@@ -262,15 +239,16 @@ async def _serve(
 def alerts_quality(
     days: float = typer.Option(7.0, min=1, help="Days of simulated quiet stream."),
     seed: int = typer.Option(7, help="Random seed."),
-    rules_file: Path | None = typer.Option(None, "--rules", help="Rule file (default: settings / built-in)."),
+    rules_file: Path | None = typer.Option(
+        None, "--rules", help="Rule file (default: settings.alerts.rules_file, else the built-in rules)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Measure false alerts per day and detection delay of the rules on simulated streams."""
     from finsent.alerts.quality import measure, render_report
     from finsent.alerts.rules import load_rules
 
-    settings = load_settings()
-    rules = load_rules(rules_file or settings.rules_file, topic_labels=_topic_labels())
+    rules = load_rules(rules_file or current().settings.alerts.rules_file, topic_labels=_topic_labels())
     report = measure(rules, quiet_days=days, seed=seed)
     if as_json:
         console.print_json(json.dumps(report, default=str))

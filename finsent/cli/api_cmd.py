@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from finsent.cli.common import console, err_console, load_settings
-from finsent.core.errors import ConfigError, FinsentError
+from finsent.cli.common import console
+from finsent.cli.context import current
+from finsent.core.errors import ConfigError
 from finsent.core.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 __all__ = ["register", "serve_api"]
 
@@ -17,74 +23,48 @@ def register(app: typer.Typer) -> None:
 
 
 def api(
-    host: str | None = typer.Option(None, "--host", help="Bind address (default: FINSENT_API_HOST)."),
-    port: int | None = typer.Option(None, "--port", help="Port (default: FINSENT_API_PORT)."),
+    host: str | None = typer.Option(None, "--host", help="Bind address (default: settings.api.host)."),
+    port: int | None = typer.Option(
+        None, "--port", min=1, max=65535, help="Port (default: settings.api.port)."
+    ),
     protect_reads: bool = typer.Option(
         False, "--protect-reads", help="Require the bearer token on read endpoints too."
     ),
 ) -> None:
     """Serve the HTTP API (docs at /docs) and the live dashboard page at /."""
-    settings = load_settings()
-    if settings.api_token is None or not settings.api_token.get_secret_value().strip():
-        err_console.print(
-            "[red]error:[/red] FINSENT_API_TOKEN (api_token) must be set: the API's write endpoints "
-            "need a bearer token",
-            highlight=False,
+    app = current()
+    settings = app.override(api={"host": host, "port": port})
+    if settings.api.token is None or not settings.api.token.get_secret_value().strip():
+        raise ConfigError(
+            "FINSENT_API__TOKEN (api.token) must be set: the API's write endpoints need a bearer token"
         )
-        raise typer.Exit(2)
-    from finsent.runtime import resolve_urls
-
-    try:
-        database_url, kafka_bootstrap = resolve_urls(settings)
-    except FinsentError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    serve_api(
-        settings,
-        database_url,
-        kafka_bootstrap,
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        protect_reads=protect_reads,
-    )
+    serve_api(settings, app.engine, app.kafka_bootstrap, protect_reads=protect_reads)
 
 
 def serve_api(
-    settings: Settings,
-    database_url: str,
-    kafka_bootstrap: str,
-    *,
-    host: str,
-    port: int,
-    protect_reads: bool = False,
+    settings: Settings, engine: Engine, kafka_bootstrap: str, *, protect_reads: bool = False
 ) -> None:
     """Build the app on the given services, print the page's URL and serve until interrupted.
 
-    Also what `finsent run` calls last, so the README's run command ends with the page served.
-    Exits with code 2 (the setting named) when ``FINSENT_API_TOKEN`` is missing.
+    Binds to ``settings.api.host``/``settings.api.port``.
+
+    Raises:
+        ConfigError: ``FINSENT_API__TOKEN`` is missing (from :func:`create_app`).
     """
     import uvicorn
 
     from finsent.dashboards.api import create_app
     from finsent.runtime import kafka_healthy
-    from finsent.storage.db import make_engine
 
-    engine = make_engine(database_url)
-    try:
-        app = create_app(
-            settings,
-            engine,
-            kafka_bootstrap=kafka_bootstrap,
-            broker_probe=lambda bootstrap: kafka_healthy(bootstrap, timeout_s=2.0),
-            protect_reads=protect_reads,
-        )
-    except ConfigError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+    app = create_app(
+        settings,
+        engine,
+        kafka_bootstrap=kafka_bootstrap,
+        broker_probe=lambda bootstrap: kafka_healthy(bootstrap, timeout_s=2.0),
+        protect_reads=protect_reads,
+    )
+    host, port = settings.api.host, settings.api.port
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     console.print(f"[green]live page[/green]  http://{shown}:{port}/", highlight=False)
     console.print(f"API docs   http://{shown}:{port}/docs", highlight=False)
-    try:
-        uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
-    finally:
-        engine.dispose()
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())

@@ -1,14 +1,15 @@
-"""Shared CLI helpers: the console, settings loading with readable errors, shared sub-apps."""
+"""Shared CLI helpers: the consoles, shared sub-apps, the duration option type."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import typer
 from rich.console import Console
 
-from finsent.core.errors import ConfigError
-from finsent.core.settings import Settings
+from finsent.core.durations import parse_duration
 
-__all__ = ["bench_app", "console", "err_console", "load_settings"]
+__all__ = ["as_duration", "bench_app", "console", "err_console"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -17,10 +18,10 @@ err_console = Console(stderr=True)
 bench_app = typer.Typer(help="Benchmarks (print tables, write JSON).", no_args_is_help=True)
 
 
-def load_settings() -> Settings:
-    """Read settings once for this command; exit 2 with the offending setting named."""
-    try:
-        return Settings.load()
-    except ConfigError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+def as_duration(text: str) -> timedelta:
+    """Option parser for durations (``--batch-window 200ms``): finsent's one duration syntax.
+
+    Raises:
+        ValueError: not a duration (click reports it as a bad option value, exit 2).
+    """
+    return parse_duration(text)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from finsent.cli.common import console, err_console, load_settings
-from finsent.core.errors import FinsentError
+from finsent.cli.common import as_duration, console, err_console
+from finsent.cli.context import current
 
 __all__ = ["dashboards_app", "register"]
 
@@ -40,17 +40,17 @@ def push(
         ..., "--token", envvar="GRAFANA_TOKEN", help="Service-account token (or env GRAFANA_TOKEN)."
     ),
     folder: str = typer.Option("finsent", "--folder", help="Folder uid that receives the dashboards."),
-    timeout_s: float = typer.Option(10.0, "--timeout", help="Seconds per HTTP request."),
+    timeout: timedelta = typer.Option(
+        "10s", parser=as_duration, metavar="DURATION", help="Timeout of each HTTP request."
+    ),
 ) -> None:
     """Upsert the dashboards into a running Grafana through its HTTP API (grafana-client)."""
     from finsent.dashboards.grafana_build import build_dashboards
     from finsent.dashboards.grafana_push import push_dashboards
 
-    try:
-        answers = push_dashboards(url, token, build_dashboards(), folder_uid=folder, timeout_s=timeout_s)
-    except FinsentError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    answers = push_dashboards(
+        url, token, build_dashboards(), folder_uid=folder, timeout_s=timeout.total_seconds()
+    )
     for answer in answers:
         where = url.rstrip("/") + str(answer.get("url", ""))
         console.print(f"{answer.get('uid')}: {answer.get('status')} -> {where}", highlight=False)
@@ -62,33 +62,24 @@ def check(
     ticker: str = typer.Option("AAPL", "--ticker", help="Value of the $ticker variable."),
 ) -> None:
     """Run every panel's SQL (Grafana macros expanded) on finsent's database; print rows per panel."""
-    from sqlalchemy import text
-
     from finsent.dashboards.grafana_build import build_dashboards, iter_queries
     from finsent.dashboards.grafana_sql import expand_macros
-    from finsent.runtime import resolve_database_url
-    from finsent.storage.db import make_engine
+    from finsent.storage.panel_queries import count_rows_of
 
-    settings = load_settings()
-    try:
-        engine = make_engine(resolve_database_url(settings))
-    except FinsentError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    engine = current().engine
     end = datetime.now(UTC)
     start = end - timedelta(hours=hours)
+    queries = (
+        ((uid, where), expand_macros(sql, start=start, end=end, variables={"ticker": ticker}))
+        for uid, dashboard in build_dashboards().items()
+        for where, sql in iter_queries(dashboard)
+    )
     failed = 0
-    with engine.connect() as conn:
-        for uid, dashboard in build_dashboards().items():
-            for where, sql in iter_queries(dashboard):
-                query = expand_macros(sql, start=start, end=end, variables={"ticker": ticker})
-                try:
-                    rows = len(conn.execute(text(query)).fetchall())
-                    console.print(f"{uid} {where}: {rows} rows", highlight=False)
-                except Exception as exc:  # report every broken panel, not just the first
-                    conn.rollback()
-                    failed += 1
-                    err_console.print(f"[red]{uid} {where}: {exc}[/red]", highlight=False)
-    engine.dispose()
+    for (uid, where), rows in count_rows_of(engine, queries):
+        if isinstance(rows, Exception):  # every broken panel is reported, not just the first
+            failed += 1
+            err_console.print(f"[red]{uid} {where}: {rows}[/red]", highlight=False)
+        else:
+            console.print(f"{uid} {where}: {rows} rows", highlight=False)
     if failed:
         raise typer.Exit(1)

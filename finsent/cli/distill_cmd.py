@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from finsent.cli.common import console, load_settings
+from finsent.cli.common import console
 from finsent.cli.models_cmd import read_labeled, resolve_model
 
 __all__ = ["models_distill"]
@@ -36,7 +36,7 @@ def models_distill(
     from finsent.models.distill import DistillConfig, distill, gate_distilled
     from finsent.models.versions import write_model_card
 
-    path = resolve_model(load_settings(), version)
+    path = resolve_model(version)
     if not skip_training:
         if not topic_data and not sentiment_data:
             raise typer.BadParameter("give --topic-data and/or --sentiment-data (or --skip-training)")

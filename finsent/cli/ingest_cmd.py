@@ -9,27 +9,26 @@ import threading
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
-from finsent.cli.common import bench_app, console, err_console, load_settings
-from finsent.core.errors import ConfigError, FinsentError, RetryableError
+from finsent.cli.common import bench_app, console, err_console
+from finsent.cli.context import AppContext, current
+from finsent.core.durations import parse_duration
+from finsent.core.errors import ConfigError, RetryableError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from finsent.core.settings import Settings
     from finsent.ingest import CrawlReport, SourcesFile
 
 __all__ = ["register"]
 
 sources_app = typer.Typer(help="Inspect the sources file.", no_args_is_help=True)
-_EVENT = re.compile(
-    r"^(?P<ticker>[A-Za-z0-9.]+),(?P<start>[^,]+),(?P<dur>\d+(?:\.\d+)?[smh]?)(?:,(?P<tone>\w+))?$"
-)
+_EVENT = re.compile(r"^(?P<ticker>[A-Za-z0-9.]+),(?P<start>[^,]+),(?P<dur>[^,]+)(?:,(?P<tone>\w+))?$")
+_EVENT_HELP = "expected TICKER,START,DURATION[,TONE] e.g. ACMR,+5m,10m,negative"
 
 
 def register(app: typer.Typer) -> None:
@@ -41,56 +40,41 @@ def register(app: typer.Typer) -> None:
     bench_app.command("ingest")(bench_ingest)
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code)
-
-
-def _db_unavailable(exc: SQLAlchemyError) -> typer.Exit:
-    return _fail(f"database unavailable: {exc.__class__.__name__}: {str(exc).splitlines()[0]}", 1)
-
-
-def _seconds(text: str) -> float:
-    units = {"s": 1, "m": 60, "h": 3600}
-    return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+def _planted_event(spec: str) -> dict[str, object]:
+    match = _EVENT.match(spec.strip())
+    if not match:
+        raise typer.BadParameter(f"{spec!r}: {_EVENT_HELP}", param_hint="--event")
+    try:
+        # The same syntax as a rule's window: `8` alone is rejected ("write 8s or 8m").
+        length = parse_duration(match["dur"])
+    except ValueError as exc:
+        raise typer.BadParameter(f"{spec!r}: duration {exc}", param_hint="--event") from None
+    return {
+        "ticker": match["ticker"].upper(),
+        "start": match["start"],
+        "duration_s": length.total_seconds(),
+        "tone": match["tone"] or "negative",
+    }
 
 
 def _demo_sources(events: list[str], rate_per_min: float, seed: int) -> SourcesFile:
     from finsent.ingest import parse_sources
 
-    parsed = []
-    for spec in events:
-        match = _EVENT.match(spec.strip())
-        if not match:
-            raise _fail(f"--event {spec!r}: expected TICKER,START,DURATION[,TONE] e.g. ACMR,+5m,10m,negative")
-        parsed.append(
-            {
-                "ticker": match["ticker"].upper(),
-                "start": match["start"],
-                "duration_s": _seconds(match["dur"]),
-                "tone": match["tone"] or "negative",
-            }
-        )
+    parsed = [_planted_event(spec) for spec in events]
     source = {"id": "demo", "kind": "demo", "interval_s": 5, "seed": seed, "rate_per_min": rate_per_min}
     return parse_sources({"sources": [{**source, "events": parsed}]}, origin="--demo")
 
 
-def _services(settings: Settings, need_kafka: bool) -> tuple[Engine, str | None]:
-    from finsent.runtime import create_topics, resolve_database_url, resolve_kafka_bootstrap
-    from finsent.storage import make_engine
+def _services(app: AppContext) -> tuple[Engine, str]:
+    """The database and the broker, with the raw-articles topic created if the broker answers."""
+    from finsent.runtime import create_topics
     from finsent.stream.topics import Topics
 
-    engine = make_engine(resolve_database_url(settings))
+    engine, bootstrap, kafka = app.engine, app.kafka_bootstrap, app.settings.kafka
     try:
-        bootstrap = resolve_kafka_bootstrap(settings) if need_kafka else None
-    except FinsentError:
-        engine.dispose()
-        raise
-    if bootstrap:
-        try:
-            create_topics(bootstrap, [Topics(settings.topic_prefix).raw_articles], settings.topic_partitions)
-        except RetryableError as exc:  # the outbox keeps everything until the broker is back
-            err_console.print(f"[yellow]warning:[/yellow] {exc}; articles stay in the outbox for now")
+        create_topics(bootstrap, [Topics(kafka.topic_prefix).raw_articles], kafka.topic_partitions)
+    except RetryableError as exc:  # the outbox keeps everything until the broker is back
+        err_console.print(f"[yellow]warning:[/yellow] {exc}; articles stay in the outbox for now")
     return engine, bootstrap
 
 
@@ -101,10 +85,8 @@ def _print_report(report: CrawlReport) -> None:
             column, justify="right" if column in {"fetched", "new", "duplicates", "errors", "304"} else "left"
         )
     for s in report.sources:
-        table.add_row(
-            s.source_id, s.kind, str(s.fetched), str(s.new), str(s.duplicates), str(s.errors),
-            str(s.not_modified), (s.last_error or "")[:80],
-        )  # fmt: skip
+        counts = (s.fetched, s.new, s.duplicates, s.errors, s.not_modified)
+        table.add_row(s.source_id, s.kind, *(str(n) for n in counts), (s.last_error or "")[:80])
     console.print(table)
     pub = report.published
     line = f"published: {pub.published}"
@@ -116,7 +98,7 @@ def _print_report(report: CrawlReport) -> None:
 def crawl(
     once: bool = typer.Option(False, "--once", help="One pass over all sources, print a summary, exit."),
     sources_file: Path | None = typer.Option(
-        None, "--sources", help="Sources YAML (default: FINSENT_SOURCES_FILE)."
+        None, "--sources", help="Sources YAML (default: settings.ingest.sources_file)."
     ),
     only: list[str] = typer.Option([], "--source", help="Crawl only these source ids (repeatable)."),
     demo: bool = typer.Option(False, "--demo", help="Crawl the synthetic demo feed instead of a file."),
@@ -134,50 +116,56 @@ def crawl(
     Without --once, every source is polled on its own interval until SIGTERM/Ctrl-C; running
     polls finish and the outbox is drained before exit.
     """
-    settings = load_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("kafka").setLevel(logging.WARNING)
-    from finsent.ingest import build_crawler, load_sources, run_scheduled
+    from finsent.ingest import build_crawler, run_scheduled
     from finsent.stream.topics import Topics
 
-    engine: Engine | None = None
-    try:
-        path = sources_file or settings.sources_file
-        if not demo and not path.exists():
-            raise _fail(
-                f"sources file {path} not found: write one with `finsent sources example > {path}`, "
-                "pass --sources FILE, or crawl the synthetic feed with --demo"
-            )
-        parsed = _demo_sources(event, demo_rate, seed) if demo else load_sources(path)
-        if only:
-            unknown = set(only) - {s.id for s in parsed.sources}
-            if unknown:
-                raise _fail(f"unknown source id(s): {', '.join(sorted(unknown))}")
-            parsed = parsed.model_copy(update={"sources": [s for s in parsed.sources if s.id in only]})
-        if not parsed.enabled():
-            raise _fail("no enabled sources")
-        engine, bootstrap = (None, None) if dry_run else _services(settings, need_kafka=True)
-        stop = threading.Event()
-        crawler = build_crawler(
-            parsed, settings=settings, engine=engine, bootstrap=bootstrap,
-            topic=Topics(settings.topic_prefix).raw_articles, stop=stop,
-        )  # fmt: skip
-        if once:
-            try:
-                _print_report(crawler.crawl_once())
-            finally:
-                crawler.close()
-            return
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-        run_scheduled(crawler, stop)
-    except (ConfigError, FinsentError) as exc:
-        raise _fail(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise _db_unavailable(exc) from None
-    finally:
-        if engine is not None:
-            engine.dispose()
+    app = current()
+    settings = app.settings
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    if demo:
+        parsed = _demo_sources(event, demo_rate, seed)
+    else:
+        parsed = _sources_file(sources_file or settings.ingest.sources_file, only)
+    engine, bootstrap = (None, None) if dry_run else _services(app)
+    stop = threading.Event()
+    topic = Topics(settings.kafka.topic_prefix).raw_articles
+    crawler = build_crawler(
+        parsed, settings=settings, engine=engine, bootstrap=bootstrap, topic=topic, stop=stop
+    )
+    if once:
+        try:
+            _print_report(crawler.crawl_once())
+        finally:
+            crawler.close()
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    run_scheduled(crawler, stop)
+
+
+def _sources_file(path: Path, only: list[str]) -> SourcesFile:
+    """The sources to crawl: the file's enabled ones, or only those named.
+
+    Raises:
+        ConfigError: the file is missing or invalid, names an unknown id, or enables nothing.
+    """
+    from finsent.ingest import load_sources
+
+    if not path.exists():
+        raise ConfigError(
+            f"sources file {path} not found: write one with `finsent sources example > {path}`, "
+            "pass --sources FILE, or crawl the synthetic feed with --demo"
+        )
+    parsed = load_sources(path)
+    if only:
+        unknown = set(only) - {s.id for s in parsed.sources}
+        if unknown:
+            raise ConfigError(f"unknown source id(s): {', '.join(sorted(unknown))}")
+        parsed = parsed.model_copy(update={"sources": [s for s in parsed.sources if s.id in only]})
+    if not parsed.enabled():
+        raise ConfigError("no enabled sources")
+    return parsed
 
 
 def _parse_rate(rate: str | None) -> float | None:
@@ -185,7 +173,9 @@ def _parse_rate(rate: str | None) -> float | None:
         return None
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/s)?\s*", rate)
     if not match or float(match[1]) <= 0:
-        raise _fail(f"--rate {rate!r}: expected messages per second, e.g. 200 or 200/s")
+        raise typer.BadParameter(
+            f"{rate!r}: expected messages per second, e.g. 200 or 200/s", param_hint="--rate"
+        )
     return float(match[1])
 
 
@@ -195,7 +185,7 @@ def replay_cmd(
         None, "--rate", help="Messages per second, e.g. 200/s (default: flat out)."
     ),
     source_id: str = typer.Option("replay", "--source-id", help="Source id stamped on every article."),
-    fmt: str = typer.Option("auto", "--format", help="auto | csv | jsonl."),
+    fmt: Literal["auto", "csv", "jsonl"] = typer.Option("auto", "--format", help="Corpus format."),
     no_db: bool = typer.Option(
         False, "--no-db", help="Publish directly: no outbox, dedup only within the run."
     ),
@@ -205,32 +195,28 @@ def replay_cmd(
     languages: bool = typer.Option(True, "--languages/--no-languages", help="Detect languages."),
 ) -> None:
     """Publish a CSV/JSONL corpus to the raw-articles topic (backfills, load tests)."""
-    settings = load_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("kafka").setLevel(logging.WARNING)
-    if fmt not in ("auto", "csv", "jsonl"):
-        raise _fail(f"--format must be auto, csv or jsonl, not {fmt!r}")
-    per_s = _parse_rate(rate)
     from finsent.ingest import replay
-    from finsent.runtime import resolve_kafka_bootstrap
     from finsent.stream.topics import Topics
 
-    engine: Engine | None = None
-    try:
-        engine, bootstrap = (None, resolve_kafka_bootstrap(settings)) if no_db else _services(settings, True)
-        assert bootstrap is not None
-        stats = replay(
-            file, bootstrap=bootstrap, topic=Topics(settings.topic_prefix).raw_articles, engine=engine,
-            rate_per_s=per_s, source_id=source_id, fmt=fmt, id_salt=salt, retime=retime, limit=limit,
-            detect_languages=languages,
-        )  # fmt: skip
-    except FinsentError as exc:
-        raise _fail(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise _db_unavailable(exc) from None
-    finally:
-        if engine is not None:
-            engine.dispose()
+    app = current()
+    settings = app.settings
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    per_s = _parse_rate(rate)
+    engine, bootstrap = (None, app.kafka_bootstrap) if no_db else _services(app)
+    stats = replay(
+        file,
+        bootstrap=bootstrap,
+        topic=Topics(settings.kafka.topic_prefix).raw_articles,
+        engine=engine,
+        rate_per_s=per_s,
+        source_id=source_id,
+        fmt=fmt,
+        id_salt=salt,
+        retime=retime,
+        limit=limit,
+        detect_languages=languages,
+    )
     console.print(
         f"read {stats.read}, new {stats.new}, duplicates {stats.duplicates}, bad {stats.bad}, "
         f"published {stats.published} in {stats.elapsed_s:.1f}s ({stats.rate_per_s:.0f}/s)"
@@ -256,7 +242,7 @@ def demo_feed(
     try:
         begin = datetime.fromisoformat(start) if start else datetime.now(UTC) - timedelta(minutes=minutes)
     except ValueError:
-        raise _fail(f"--start {start!r} is not an ISO 8601 time") from None
+        raise typer.BadParameter(f"{start!r} is not an ISO 8601 time", param_hint="--start") from None
     begin = begin if begin.tzinfo else begin.replace(tzinfo=UTC)
     planted = []
     for config in _demo_sources(event, rate_per_min, seed).sources[0].events:  # type: ignore[union-attr]
@@ -280,17 +266,14 @@ def demo_feed(
 
 @sources_app.command("check")
 def sources_check(
-    file: Path | None = typer.Argument(None, help="Sources YAML (default: FINSENT_SOURCES_FILE)."),
+    file: Path | None = typer.Argument(None, help="Sources YAML (default: settings.ingest.sources_file)."),
 ) -> None:
     """Validate a sources file and list its sources."""
     from finsent.ingest import build_tagger, load_sources
 
-    path = file or load_settings().sources_file
-    try:
-        parsed = load_sources(path)
-        tagger = build_tagger(parsed)
-    except FinsentError as exc:
-        raise _fail(str(exc)) from None
+    path = file or current().settings.ingest.sources_file
+    parsed = load_sources(path)
+    tagger = build_tagger(parsed)
     table = Table(title=f"{path}: {len(parsed.sources)} source(s), {len(tagger.table)} tickers known")
     for column in ("id", "kind", "enabled", "interval s", "where"):
         table.add_column(column)
@@ -318,26 +301,22 @@ def bench_ingest(
     import json
     import uuid
 
-    from finsent.ingest.bench import run_ingest_bench
+    from finsent.cli.bench_loader import load_benchmark
 
-    settings = load_settings()
+    run_ingest_bench = load_benchmark("ingest").run_ingest_bench
+
     logging.getLogger("kafka").setLevel(logging.ERROR)
     engine: Engine | None = None
     bootstrap = topic = None
-    try:
-        if not offline:
-            engine, bootstrap = _services(settings, need_kafka=True)
-            topic = f"{settings.topic_prefix}.bench.{uuid.uuid4().hex[:8]}"
-            if bootstrap:
-                from finsent.runtime import create_topics
+    if not offline:
+        from finsent.runtime import create_topics
 
-                create_topics(bootstrap, [topic], settings.topic_partitions)
-        rows = run_ingest_bench(n, engine=engine, bootstrap=bootstrap, topic=topic)
-    except FinsentError as exc:
-        raise _fail(str(exc)) from None
-    finally:
-        if engine is not None:
-            engine.dispose()
+        app = current()
+        engine, bootstrap = _services(app)
+        kafka = app.settings.kafka
+        topic = f"{kafka.topic_prefix}.bench.{uuid.uuid4().hex[:8]}"
+        create_topics(bootstrap, [topic], kafka.topic_partitions)
+    rows = run_ingest_bench(n, engine=engine, bootstrap=bootstrap, topic=topic)
     table = Table(title=f"ingest throughput, {n} synthetic articles")
     for column in ("stage", "items/s", "ms/item", "x baseline"):
         table.add_column(column, justify="left" if column == "stage" else "right")

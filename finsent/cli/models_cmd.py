@@ -8,47 +8,21 @@ from typing import Any
 
 import typer
 
-from finsent.cli.common import bench_app, console, err_console, load_settings
+from finsent.cli.common import bench_app, console, err_console
+from finsent.cli.context import current
 from finsent.core.errors import FinsentError
-from finsent.core.settings import Settings
+from finsent.core.sections import CpuBackend, Device
 
-__all__ = ["read_labeled", "register", "registry_for", "resolve_model"]
+__all__ = ["read_labeled", "register", "resolve_model"]
 
 models_app = typer.Typer(help="Model registry: list, show, promote, roll back.", no_args_is_help=True)
 
 
-def _wire_registry() -> None:
-    # storage and models import no other stage; the app shell connects the SQL index to the registry.
-    from finsent.models.registry import set_index_factory
-    from finsent.storage.model_registry import SqlModelIndex
-
-    set_index_factory(SqlModelIndex)
-
-
-_wire_registry()
-
-
-def registry_for(settings: Settings) -> Any:
-    """A :class:`models.registry.ModelRegistry` on the configured database and model store."""
-    from finsent.models.registry import ModelRegistry
-    from finsent.runtime import resolve_database_url
-    from finsent.storage.db import make_engine
-    from finsent.storage.model_registry import SqlModelIndex
-
-    engine = make_engine(resolve_database_url(settings))
-    return ModelRegistry(SqlModelIndex(engine), settings.model_store_dir)
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {exc}")
-    return typer.Exit(1)
-
-
-def resolve_model(settings: Settings, model: str | None) -> str:
+def resolve_model(model: str | None) -> str:
     """A version directory: a path, a registered version id, or (None) the production version."""
     if model and Path(model).is_dir():
         return model
-    registry = registry_for(settings)
+    registry = current().registry
     record = registry.get(model) if model else registry.production()
     if record is None:
         raise typer.BadParameter("no production model registered; pass --model PATH or run `finsent up`")
@@ -60,7 +34,9 @@ def train_cmd(
     sentiment_data: list[Path] = typer.Option([], "--sentiment-data", help="Labeled sentiment file(s)."),
     out: Path | None = typer.Option(None, help="Version directory (default: <model store>/<version>)."),
     version: str | None = typer.Option(None, help="Version id (default: a timestamp)."),
-    base_model: str | None = typer.Option(None, help="Encoder (default: Settings.base_model / wheel)."),
+    base_model: str | None = typer.Option(
+        None, help="Encoder (default: settings.models.base_model, else the shipped one)."
+    ),
     init_from: str | None = typer.Option(None, help="Warm start from a version directory or id."),
     mode: str = typer.Option("top", help="top (top layers), lora (peft) or full fine-tuning."),
     train_layers: int = typer.Option(4, help="Layers trained in --mode top."),
@@ -78,21 +54,21 @@ def train_cmd(
 
     from finsent.models.training import TrainConfig, train
 
-    settings = load_settings()
     if not topic_data and not sentiment_data:
         raise typer.BadParameter("give --topic-data and/or --sentiment-data")
+    settings = current().override(models={"base_model": base_model})
     examples = [e for ds in read_labeled(topic_data, sentiment_data) for e in ds.examples]
     if max_examples:
         random.Random(seed).shuffle(examples)
         examples = examples[:max_examples]
     if init_from and not Path(init_from).is_dir():
-        init_from = resolve_model(settings, init_from)
+        init_from = resolve_model(init_from)
     from finsent.models.versions import new_version_id
 
     vid = version or new_version_id()
     target = out or settings.model_store_dir / vid
     config = TrainConfig(
-        base_model=base_model or settings.base_model,
+        base_model=settings.models.base_model,
         init_from=init_from,
         mode=mode,
         train_layers=train_layers,
@@ -107,7 +83,7 @@ def train_cmd(
     result = train(examples, target, config, version=vid, on_log=console.print)
     console.print(f"[green]wrote[/green] {result.path}: dev {json.dumps(result.dev_metrics)}")
     if register:
-        record = registry_for(settings).register(result.path, copy=out is not None)
+        record = current().registry.register(result.path, copy=out is not None)
         console.print(f"registered {record.version} as {record.status}")
 
 
@@ -129,8 +105,14 @@ def eval_cmd(
     task: str | None = typer.Option(None, help="topic or sentiment (default: from the file)."),
     model: str | None = typer.Option(None, help="Version directory or id (default: production)."),
     out: Path = typer.Option(Path("eval"), help="Directory for the JSON report and PNGs."),
-    cpu_backend: str | None = typer.Option(None, help="fp32, torch-int8, onnx-int8, distilled or auto."),
-    device: str | None = typer.Option(None, help="auto, cpu or cuda."),
+    cpu_backend: CpuBackend | None = typer.Option(
+        None,
+        help="CPU inference path (default: settings.models.cpu_backend).",
+    ),
+    device: Device | None = typer.Option(
+        None,
+        help="Device (default: settings.models.device).",
+    ),
     text_column: str = typer.Option("text"),
     label_column: str = typer.Option("label"),
     label_map: str | None = typer.Option(None, help='JSON raw label -> label, e.g. {"0":"negative"}.'),
@@ -142,32 +124,28 @@ def eval_cmd(
     from finsent.models.evaluation import evaluate
     from finsent.models.inference import Classifier
 
-    settings = load_settings()
     if task not in (None, "topic", "sentiment"):
         raise typer.BadParameter("--task must be topic or sentiment")
-    try:
-        loaded = read_dataset(
-            data,
-            task,  # type: ignore[arg-type]  # checked against the two literals above
-            text_column=text_column,
-            label_column=label_column,
-            label_map=json.loads(label_map) if label_map else None,
-        )
-        path = resolve_model(settings, model)
-        clf = Classifier.load(
-            path,
-            device=device or settings.device,
-            cpu_backend=cpu_backend or settings.cpu_backend,
-            max_length=settings.max_length,
-            batch_size=settings.batch_size,
-        )
-        report = evaluate(clf, loaded, out, task=task)  # type: ignore[arg-type]
-    except FinsentError as exc:
-        raise _fail(exc) from None
+    settings = current().override(models={"device": device, "cpu_backend": cpu_backend})
+    loaded = read_dataset(
+        data,
+        task,  # type: ignore[arg-type]  # checked against the two literals above
+        text_column=text_column,
+        label_column=label_column,
+        label_map=json.loads(label_map) if label_map else None,
+    )
+    clf = Classifier.load(
+        resolve_model(model),
+        device=settings.models.device,
+        cpu_backend=settings.models.cpu_backend,
+        max_length=settings.models.max_length,
+        batch_size=settings.stream.batch_size,
+    )
+    report = evaluate(clf, loaded, out, task=task)  # type: ignore[arg-type]
     if loaded.bad_rows:
         err_console.print(f"[yellow]skipped {len(loaded.bad_rows)} bad rows:[/yellow]\n{loaded.report()}")
     if record:
-        registry_for(settings).record_metrics(
+        current().registry.record_metrics(
             clf.version,
             f"{report.task}:{Path(data).name}:{clf.backend_name}",
             {"accuracy": report.accuracy, "macro_f1": report.macro_f1, "ece": report.ece, "n": report.n},
@@ -202,7 +180,7 @@ def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List registered model versions (newest first)."""
     from rich.table import Table
 
-    records = registry_for(load_settings()).list()
+    records = current().registry.list()
     if as_json:
         print(json.dumps([_record_dict(r) for r in records], default=str))
         return
@@ -215,39 +193,24 @@ def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
 @models_app.command("show")
 def models_show(version: str | None = typer.Argument(None, help="Default: production.")) -> None:
     """Show one version: status, paths, metrics."""
-    from finsent.models.exceptions import RegistryError
-
-    registry = registry_for(load_settings())
-    try:
-        record = registry.get(version) if version else registry.production()
-    except RegistryError as exc:
-        raise _fail(exc) from None
+    registry = current().registry
+    record = registry.get(version) if version else registry.production()
     if record is None:
-        raise _fail(FinsentError("no production model registered"))
+        raise FinsentError("no production model registered")
     print(json.dumps(_record_dict(record), indent=2, default=str))
 
 
 @models_app.command("promote")
 def models_promote(version: str) -> None:
     """Make VERSION the production model (the current one is archived)."""
-    from finsent.models.exceptions import RegistryError
-
-    try:
-        record = registry_for(load_settings()).promote(version)
-    except RegistryError as exc:
-        raise _fail(exc) from None
+    record = current().registry.promote(version)
     console.print(f"[green]{record.version} is production[/green]")
 
 
 @models_app.command("rollback")
 def models_rollback() -> None:
     """Archive the production model and reinstate the one promoted before it."""
-    from finsent.models.exceptions import RegistryError
-
-    try:
-        record = registry_for(load_settings()).rollback()
-    except RegistryError as exc:
-        raise _fail(exc) from None
+    record = current().registry.rollback()
     console.print(f"[green]rolled back: {record.version} is production[/green]")
 
 
@@ -273,11 +236,12 @@ def bench_inference(
     import torch
     from rich.table import Column, Table
 
-    from finsent.models.bench import run_inference_bench
+    from finsent.cli.bench_loader import load_benchmark
     from finsent.models.registry import DEFAULT_MODEL_DIR
 
-    path = str(DEFAULT_MODEL_DIR) if model is None else resolve_model(load_settings(), model)
-    report = run_inference_bench(
+    bench = load_benchmark("inference")
+    path = str(DEFAULT_MODEL_DIR) if model is None else resolve_model(model)
+    report = bench.run_inference_bench(
         path, data, n=n, n_single=n_single, threads=threads, cuda=torch.cuda.is_available()
     )
     table = Table(
@@ -298,9 +262,7 @@ def bench_inference(
     )
     console.print(table)
     out.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    from finsent.models.plots import plot_bench
-
-    chart = plot_bench(report, out.with_suffix(".png"))
+    chart = bench.plot_bench(report, out.with_suffix(".png"))
     console.print(f"wrote {out} and {chart}")
 
 

@@ -1,48 +1,33 @@
-"""`finsent labels import|queue`, `finsent retrain --now`, `finsent scheduler`, `finsent drift`."""
+"""`finsent labels import|queue`, `finsent retrain --now`, `finsent scheduler`, `finsent drift`.
+
+Argument parsing and wiring only: the flows are ``finsent.lifecycle`` (labeling, the retraining
+job, the schedule, drift).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import getpass
 import json
 import logging
 import signal
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from finsent.cli.common import console, err_console, load_settings
-from finsent.core.errors import ConfigError, FinsentError
-from finsent.core.settings import Settings
+from finsent.cli.common import console, err_console
+from finsent.cli.context import current
+from finsent.core.errors import ConfigError
 
-__all__ = ["build_scheduler", "register", "standard_cron"]
+__all__ = ["register"]
 
 log = logging.getLogger(__name__)
 
 labels_app = typer.Typer(
     help="Analysts' labels: import files, propose what to label next.", no_args_is_help=True
 )
-
-
-def _engine(settings: Settings) -> Any:
-    from finsent.runtime import resolve_database_url
-    from finsent.storage.db import make_engine
-
-    return make_engine(resolve_database_url(settings), pool_size=2)
-
-
-def _registry(settings: Settings, engine: Any) -> Any:
-    from finsent.models.registry import ModelRegistry
-    from finsent.storage.model_registry import SqlModelIndex
-
-    return ModelRegistry(SqlModelIndex(engine), settings.model_store_dir)
-
-
-def _fail(exc: Exception, code: int = 1) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {exc}")
-    return typer.Exit(code)
 
 
 @labels_app.command("import")
@@ -57,14 +42,8 @@ def labels_import(
 
     if fmt not in ("auto", "csv", "jsonl"):
         raise typer.BadParameter("--format must be auto, csv or jsonl")
-    settings = load_settings()
-    engine = _engine(settings)
-    try:
-        result = import_labels(engine, file, default_by=by or getpass.getuser(), fmt=fmt)  # type: ignore[arg-type]
-    except FinsentError as exc:
-        raise _fail(exc, 2) from None
-    finally:
-        engine.dispose()
+    with current().engine.begin() as conn:
+        result = import_labels(conn=conn, path=file, default_by=by or getpass.getuser(), fmt=fmt)  # type: ignore[arg-type]  # checked above
     bad = [{"line": b.line, "reason": b.reason} for b in result.bad_rows]
     if as_json:
         print(json.dumps({"file": result.source, "stored": len(result.stored), "bad_rows": bad}))
@@ -88,15 +67,16 @@ def labels_queue(
     """Propose the articles most worth labeling (least certain, or where models disagree)."""
     from finsent.lifecycle.labeling import label_queue
 
-    settings = load_settings()
-    engine = _engine(settings)
-    try:
-        kwargs = {"device": settings.device, "cpu_backend": settings.cpu_backend}
-        proposals = label_queue(engine, _registry(settings, engine), n=n, days=days, load_kwargs=kwargs)
-    except FinsentError as exc:
-        raise _fail(exc) from None
-    finally:
-        engine.dispose()
+    ctx = current()
+    models = ctx.settings.models
+    with ctx.engine.connect() as conn:
+        queue = label_queue(
+            conn=conn,
+            days=days,
+            score_previous=True,
+            load_kwargs={"device": models.device, "cpu_backend": models.cpu_backend},
+        )
+    proposals = [item.proposal for item in queue.items[:n]]
     if out is not None:
         _write_queue_csv(out, proposals)
         console.print(f"wrote {len(proposals)} articles to {out}: fill in topic/sentiment, then import it")
@@ -151,20 +131,18 @@ def retrain_cmd(
 
     if not now:
         raise typer.BadParameter("pass --now to run at once (`finsent scheduler` runs it on schedule)")
-    settings = load_settings()
+    ctx = current()
     overrides: dict[str, Any] = dict(base_data=base_data, gold_size=gold_size, replay_size=replay_size)
     overrides |= dict(gold_margin=gold_margin, epochs=epochs, max_steps=max_steps, max_length=max_length)
-    engine = _engine(settings)
-    try:
-        config = config_from_settings(settings)
-        if config_file is not None:
+    config = config_from_settings(ctx.settings)
+    if config_file is not None:
+        try:
             config = RetrainConfig.from_file(config_file, config)
-        config = config.with_overrides(**overrides)
-        outcome = RetrainJob(settings, engine, config, progress=not as_json).run("manual", force=force)
-    except ValueError as exc:
-        raise _fail(exc, 2) from None
-    finally:
-        engine.dispose()
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"--config: {exc}") from None
+    config = config.with_overrides(**overrides)
+    job = RetrainJob(ctx.settings, ctx.engine, config, progress=not as_json)
+    outcome = job.run("manual", force=force)
     if as_json:
         print(json.dumps(outcome.report or {"status": outcome.status, "reason": outcome.reason}, default=str))
     else:
@@ -176,113 +154,20 @@ def retrain_cmd(
         raise typer.Exit(1)
 
 
-_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-
-
-def _day(token: str) -> int:
-    if token[:1].isalpha():
-        return _DAYS.index(token[:3].lower())
-    value = int(token)
-    if not 0 <= value <= 7:
-        raise ValueError(f"day {value} out of range 0-7")
-    return value
-
-
-def _days(part: str) -> set[int]:
-    body, _, step_s = part.partition("/")
-    step = int(step_s) if step_s else 1
-    if step < 1:
-        raise ValueError("step must be positive")
-    if body == "*":
-        lo, hi = 0, 6
-    elif "-" in body:
-        first, last = body.split("-", 1)
-        lo, hi = _day(first), _day(last)
-        if hi < lo:
-            raise ValueError("range runs backwards")
-    else:
-        lo = hi = _day(body)
-        if step_s:  # "a/n": from a to the end of the week
-            hi = 6
-    return {d % 7 for d in range(lo, hi + 1, step)}
-
-
-def standard_cron(expr: str) -> str:
-    """``expr`` with its day-of-week field spelled in names.
-
-    Standard cron counts days from Sunday (0 or 7 = Sunday, 1-5 = Monday to Friday); APScheduler's
-    ``from_crontab`` counts from Monday, so ``1-5`` would mean Tuesday to Saturday. Names are
-    unambiguous to both.
-
-    Raises:
-        ValueError: Not five fields, or a day-of-week it cannot read.
-    """
-    fields = expr.split()
-    if len(fields) != 5:
-        raise ValueError(f"expected 5 fields, got {len(fields)}")
-    if fields[4] != "*":
-        try:
-            days = set().union(*(_days(p) for p in fields[4].split(",")))
-        except (ValueError, IndexError) as exc:
-            raise ValueError(f"day-of-week {fields[4]!r}: {exc}") from None
-        fields[4] = ",".join(_DAYS[d] for d in sorted(days))
-    return " ".join(fields)
-
-
-def build_scheduler(settings: Settings, job: Any, *, cron: str | None = None, blocking: bool = True) -> Any:
-    """An APScheduler scheduler running ``job.run("cron")`` on ``cron`` (default: the settings').
-
-    One run at a time (``max_instances=1``, missed runs coalesced); the job's own lock also keeps
-    runs of other processes apart.
-
-    Raises:
-        ConfigError: The cron expression is invalid.
-    """
-    from apscheduler.schedulers.background import BackgroundScheduler
-    from apscheduler.schedulers.blocking import BlockingScheduler
-    from apscheduler.triggers.cron import CronTrigger
-
-    expr = cron or settings.retrain_cron
-    try:
-        trigger = CronTrigger.from_crontab(standard_cron(expr), timezone="UTC")
-    except ValueError as exc:
-        raise ConfigError(
-            f"FINSENT_RETRAIN_CRON (retrain_cron) {expr!r} is not a cron expression: {exc}"
-        ) from None
-    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
-    scheduler.add_job(
-        job.run,
-        trigger,
-        args=["cron"],
-        id="retrain",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=3600,
-    )
-    return scheduler
-
-
 def scheduler_cmd(
-    cron: str | None = typer.Option(None, help="Cron expression (default: FINSENT_RETRAIN_CRON)."),
+    cron: str | None = typer.Option(None, help="Cron expression (default: the retrain.cron setting)."),
 ) -> None:
     """Serve the nightly retraining schedule until stopped (Ctrl-C / SIGTERM)."""
     from finsent.lifecycle.job import RetrainJob
+    from finsent.lifecycle.schedule import build_scheduler, next_run
 
-    settings = load_settings()
-    engine = _engine(settings)
-    try:
-        scheduler = build_scheduler(settings, RetrainJob(settings, engine), cron=cron)
-    except ConfigError as exc:
-        raise _fail(exc, 2) from None
+    ctx = current()
+    settings = ctx.override(retrain={"cron": cron}) if cron else ctx.settings
+    scheduler = build_scheduler(RetrainJob(settings, ctx.engine), cron=settings.retrain.cron)
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-    next_run = scheduler.get_job("retrain").trigger.get_next_fire_time(None, datetime.now(UTC))
-    console.print(f"retraining on '{cron or settings.retrain_cron}' (UTC); next run {next_run}")
-    try:
+    console.print(f"retraining on '{settings.retrain.cron}' (UTC); next run {next_run(scheduler)}")
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):  # a stop is the normal end
         scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        engine.dispose()
 
 
 def drift_cmd(
@@ -294,17 +179,11 @@ def drift_cmd(
     """Compare the recent stream with the training data (predictions, confidence, vocabulary)."""
     from finsent.lifecycle.job import config_from_settings, measure_stream_drift
 
-    settings = load_settings()
-    engine = _engine(settings)
-    try:
-        config = config_from_settings(
-            settings, base_data=base_data, drift_days=days, gold_size=reference_size
-        )
-        report = measure_stream_drift(settings, engine, config)
-    except FinsentError as exc:
-        raise _fail(exc) from None
-    finally:
-        engine.dispose()
+    ctx = current()
+    config = config_from_settings(
+        ctx.settings, base_data=base_data, drift_days=days, gold_size=reference_size
+    )
+    report = measure_stream_drift(ctx.settings, ctx.engine, config)
     if as_json:
         print(json.dumps(report.to_dict()))
         return

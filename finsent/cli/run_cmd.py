@@ -13,6 +13,7 @@ import os
 import secrets
 import signal
 import time
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -20,8 +21,8 @@ from typing import TYPE_CHECKING
 import httpx
 import typer
 
-from finsent.cli.common import console, err_console, load_settings
-from finsent.core.errors import FinsentError
+from finsent.cli.common import as_duration, console, err_console
+from finsent.cli.context import current
 from finsent.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,25 +47,26 @@ def run(
     ),
     demo_rate: float = typer.Option(30.0, "--demo-rate", min=0.1, help="Demo feed: items per minute."),
     workers: int = typer.Option(1, min=1, max=8, help="Scoring worker processes (one consumer group)."),
-    duration: float = typer.Option(0.0, min=0.0, help="Stop after this many seconds (0 = until Ctrl-C)."),
+    duration: timedelta | None = typer.Option(
+        None,
+        parser=as_duration,
+        metavar="DURATION",
+        help="Stop after this long, e.g. 10m (default: until Ctrl-C).",
+    ),
 ) -> None:
     """Start the stack, stream news through the models, serve the live dashboard (prints its URL)."""
-    from finsent.runtime import EmbeddedStack, EmbeddedStartError, provision
+    from finsent.runtime import EmbeddedStack, provision
     from finsent.runtime.supervisor import ChildSpec, Supervisor, finsent_argv
 
-    settings = load_settings()
-    try:
-        info = EmbeddedStack(settings).start()
-        for line in provision(settings, info.database_url, info.kafka_bootstrap):
-            console.print(f"  {line}", highlight=False, soft_wrap=True)
-    except (EmbeddedStartError, FinsentError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}", markup=False, highlight=False)
-        raise typer.Exit(1) from None
+    settings = current().settings
+    info = EmbeddedStack(settings).start()
+    for line in provision(settings, info.database_url, info.kafka_bootstrap):
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
     console.print(f"PostgreSQL and broker up (data dir {info.data_dir})")
 
     token = _api_token(settings)
     sup = Supervisor(settings.data_dir / "logs")
-    metrics_base = settings.metrics_port
+    metrics_base = settings.stream.metrics_port
     for i in range(workers):
         port = str(metrics_base + i if metrics_base else 0)
         sup.add(ChildSpec(f"worker-{i + 1}", finsent_argv("worker", "--metrics-port", port)))
@@ -78,9 +80,9 @@ def run(
             crawl += ["--event", spec]
     sup.add(ChildSpec("crawler", finsent_argv(*crawl)))
     sup.add(ChildSpec("alerts", finsent_argv("alerts", "run")))
-    sup.add(ChildSpec("api", finsent_argv("api"), env={"FINSENT_API_TOKEN": token}))
+    sup.add(ChildSpec("api", finsent_argv("api"), env={"FINSENT_API__TOKEN": token}))
 
-    url = f"http://{settings.api_host}:{settings.api_port}/"
+    url = f"http://{settings.api.host}:{settings.api.port}/"
     _wait_for_page(url, timeout_s=120.0)
     console.print(f"[bold green]finsent is running[/bold green]: live dashboard at [link={url}]{url}[/link]")
     console.print(f"API docs at {url}docs  (write token: {token})")
@@ -90,8 +92,8 @@ def run(
 
 def _api_token(settings: Settings) -> str:
     # Embedded convenience: the API refuses to start without a token, so make (and keep) one.
-    if settings.api_token is not None and settings.api_token.get_secret_value().strip():
-        return settings.api_token.get_secret_value()
+    if settings.api.token is not None and settings.api.token.get_secret_value().strip():
+        return settings.api.token.get_secret_value()
     path = settings.data_dir / "api_token"
     if path.exists():
         return path.read_text().strip()
@@ -115,7 +117,7 @@ def _wait_for_page(url: str, timeout_s: float) -> None:
     err_console.print(f"[yellow]warning:[/yellow] {url} did not answer within {timeout_s:.0f}s; see logs")
 
 
-def _supervise(sup: Supervisor, duration: float) -> None:
+def _supervise(sup: Supervisor, duration: timedelta | None) -> None:
     stopping = False
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -124,7 +126,7 @@ def _supervise(sup: Supervisor, duration: float) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    end = time.monotonic() + duration if duration else float("inf")
+    end = time.monotonic() + duration.total_seconds() if duration else float("inf")
     try:
         while not stopping and time.monotonic() < end:
             for line in sup.poll():

@@ -5,20 +5,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict
+from datetime import timedelta
 
 import typer
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
-from finsent.cli.common import console, err_console, load_settings
-from finsent.core.errors import FinsentError
-from finsent.runtime import (
-    EmbeddedStack,
-    EmbeddedStartError,
-    StackStatus,
-    provision,
-    resolve_database_url,
-)
+from finsent.cli.common import as_duration, console, err_console
+from finsent.cli.context import current
+from finsent.runtime import EmbeddedStack, EmbeddedStartError, StackStatus, provision
 
 __all__ = ["register"]
 
@@ -43,10 +36,9 @@ def _quiet_clients() -> None:
 def _display_url(url: str | None) -> str:
     if not url:
         return "-"
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+    from finsent.storage.db import redact_url
+
+    return redact_url(url)
 
 
 def up(
@@ -59,15 +51,14 @@ def up(
     Provisioning applies migrations, creates the Kafka topics and registers the default model.
     Harmless when everything already runs.
     """
-    settings = load_settings()
+    settings = current().settings
     _quiet_clients()
     stack = EmbeddedStack(settings)
     try:
         info = stack.start()
-    except EmbeddedStartError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", markup=False, highlight=False)
-        err_console.print("Nothing was left running. Data dir: " + str(stack.data_dir))
-        raise typer.Exit(1) from None
+    except EmbeddedStartError:
+        err_console.print(f"Nothing was left running. Data dir: {stack.data_dir}", highlight=False)
+        raise
     for note in info.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     for name, url in (("postgres", info.database_url), ("kafka", info.kafka_bootstrap)):
@@ -80,19 +71,21 @@ def up(
     try:
         for line in provision(settings, info.database_url, info.kafka_bootstrap):
             console.print(f"  {line}", highlight=False, soft_wrap=True)
-    except FinsentError as exc:
-        err_console.print(f"[red]error while provisioning:[/red] {exc}", highlight=False)
-        err_console.print("The services keep running; fix the cause and run `finsent up` again.")
-        raise typer.Exit(1) from None
+    except Exception:
+        err_console.print(
+            "Provisioning failed; the services keep running: fix the cause, run `finsent up` again."
+        )
+        raise
     console.print("[green]ready[/green]")
 
 
 def down(
-    timeout_s: float = typer.Option(15.0, "--timeout", help="Seconds to wait before SIGKILL."),
+    timeout: timedelta = typer.Option(
+        "15s", parser=as_duration, metavar="DURATION", help="How long to wait before SIGKILL."
+    ),
 ) -> None:
     """Stop the embedded services cleanly (SIGTERM/fast shutdown, SIGKILL after the timeout)."""
-    settings = load_settings()
-    results = EmbeddedStack(settings).stop(timeout_s=timeout_s)
+    results = EmbeddedStack(current().settings).stop(timeout_s=timeout.total_seconds())
     if not results:
         console.print("nothing was running")
     for name, outcome in results.items():
@@ -101,7 +94,7 @@ def down(
 
 def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show what runs where and whether it answers; exit code 1 unless everything is healthy."""
-    settings = load_settings()
+    settings = current().settings
     _quiet_clients()
     report = EmbeddedStack(settings).status()
     if as_json:
@@ -134,27 +127,14 @@ def _print_status(report: StackStatus) -> None:
         console.print("run `finsent up` to start the embedded services")
 
 
-def _database_url() -> str:
-    settings = load_settings()
-    try:
-        return resolve_database_url(settings)
-    except FinsentError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-
-
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     from finsent.storage.db import current_revision, upgrade
 
-    url = _database_url()
-    try:
-        upgrade(url, revision)
-        console.print(f"schema at revision {current_revision(url)}")
-    except FinsentError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    url = current().database_url
+    upgrade(url, revision)
+    console.print(f"schema at revision {current_revision(url)}")
 
 
 @db_app.command("downgrade")
@@ -164,13 +144,9 @@ def db_downgrade(
     """Revert migrations down to REVISION."""
     from finsent.storage.db import current_revision, downgrade
 
-    url = _database_url()
-    try:
-        downgrade(url, revision)
-        console.print(f"schema at revision {current_revision(url) or 'base (empty)'}")
-    except FinsentError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    url = current().database_url
+    downgrade(url, revision)
+    console.print(f"schema at revision {current_revision(url) or 'base (empty)'}")
 
 
 @db_app.command("current")
@@ -178,9 +154,5 @@ def db_current() -> None:
     """Print the schema revision of the database and the newest one shipped."""
     from finsent.storage.db import current_revision, head_revision
 
-    url = _database_url()
-    try:
-        console.print(f"database: {current_revision(url) or 'base (empty)'}; newest: {head_revision()}")
-    except FinsentError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    url = current().database_url
+    console.print(f"database: {current_revision(url) or 'base (empty)'}; newest: {head_revision()}")

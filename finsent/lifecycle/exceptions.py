@@ -5,7 +5,7 @@ from __future__ import annotations
 from finsent.core.errors import BadDataError
 from finsent.models.exceptions import ModelsError
 
-__all__ = ["LabelError", "RetrainError"]
+__all__ = ["LabelError", "RetrainError", "UnknownArticleError"]
 
 
 class LabelError(BadDataError, ModelsError):
@@ -14,3 +14,7 @@ class LabelError(BadDataError, ModelsError):
 
 class RetrainError(ModelsError):
     """A retraining run cannot go on (no production model, no base data); the run fails."""
+
+
+class UnknownArticleError(LabelError):
+    """A label names an article that is not stored (the HTTP API answers 404)."""

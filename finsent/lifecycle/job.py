@@ -1,11 +1,11 @@
 """The retraining job: lock, data from PostgreSQL, challenger, registry, report, failure alert.
 
-App-shell wiring (it may import every stage): the model-side work is
-:func:`models.retrain.train_and_judge`; this module adds what needs the database and the alerts
-stage. A run:
+The model-side work is :func:`finsent.lifecycle.train_and_judge`; this module adds what needs
+the database (through ``finsent.storage`` repositories) and the alerts stage. A run:
 
-1. takes the run lock -- an in-process lock plus a PostgreSQL session advisory lock, so two
-   runs never overlap, in one process or across machines; a run that finds it taken is skipped;
+1. takes the run lock -- an in-process lock plus a PostgreSQL session advisory lock
+   (``storage.locks``), so two runs never overlap, in one process or across machines; a run that
+   finds it taken is skipped;
 2. reads the labels, the production version and a sample of the recent stream;
 3. trains and judges a challenger (replay + oversampled labels, warm start, gold + held-out gate);
 4. registers the challenger *last* (candidate, with the decision in ``notes`` and the compact
@@ -13,14 +13,14 @@ stage. A run:
    hot-reload production from the registry;
 5. writes the full report to ``<data_dir>/retrain/reports/<run id>.json``.
 
-A run that raises records a failed report and opens (or updates) a ``retrain_failed`` alert whose
-webhook deliveries go through the alerts stage's outbox; the next successful run resolves it.
+A run that raises records a failed report and opens (or updates) a ``retrain_failed`` alert
+through the alerts stage's lifecycle and store (:mod:`finsent.lifecycle.retrain_alerts`); the next
+successful run resolves it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import threading
 import uuid
@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from finsent.core.settings import Settings
 from finsent.lifecycle import (
@@ -50,8 +50,11 @@ from finsent.lifecycle import (
 from finsent.lifecycle.pipeline import LoadFn, TrainFn, load_tokenizer
 from finsent.lifecycle.report import build_report, write_json_atomic
 from finsent.lifecycle.retrain_alerts import raise_failure_alert, resolve_failure_alert
+from finsent.models.registry import ModelRecord, ModelRegistry
 from finsent.models.text import compose_text
 from finsent.storage import labels_repo
+from finsent.storage.locks import advisory_lock, advisory_lock_key
+from finsent.storage.model_versions import SqlModelIndex
 
 __all__ = [
     "LOCK_KEY",
@@ -67,7 +70,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Key of the PostgreSQL advisory lock every retraining run holds (a stable 63-bit hash).
-LOCK_KEY = int.from_bytes(hashlib.sha256(b"finsent.retrain").digest()[:8], "big") >> 1
+LOCK_KEY = advisory_lock_key("finsent.retrain")
 _PROCESS_LOCK = threading.Lock()
 
 Status = Literal["promoted", "candidate", "skipped", "failed"]
@@ -91,12 +94,8 @@ def reports_dir(settings: Settings) -> Path:
 
 
 def config_from_settings(settings: Settings, **overrides: Any) -> RetrainConfig:
-    """The run configuration: defaults, then ``retrain_*`` settings where defined, then overrides."""
-    from_settings = {
-        name: getattr(settings, f"retrain_{name}")
-        for name in ("base_data", "gold_size", "replay_size", "gold_margin", "epochs", "max_length")
-        if getattr(settings, f"retrain_{name}", None) is not None
-    }
+    """The run configuration: defaults, then the ``retrain`` settings that are set, then overrides."""
+    from_settings = settings.retrain.model_dump(exclude={"cron"}, exclude_none=True)
     return RetrainConfig().with_overrides(**from_settings).with_overrides(**overrides)
 
 
@@ -111,17 +110,8 @@ def run_lock(engine: Engine) -> Iterator[bool]:
         yield False
         return
     try:
-        with engine.connect() as conn:
-            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar())
-            conn.commit()
-            if not got:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-                conn.commit()
+        with advisory_lock(engine, LOCK_KEY) as got:
+            yield got
     finally:
         _PROCESS_LOCK.release()
 
@@ -148,11 +138,8 @@ class RetrainJob:
         self.alert_on_failure = alert_on_failure
         self.progress = progress
 
-    def registry(self) -> Any:
+    def registry(self) -> ModelRegistry:
         """The model registry on this job's database and store."""
-        from finsent.models.registry import ModelRegistry
-        from finsent.storage.model_registry import SqlModelIndex
-
         return ModelRegistry(SqlModelIndex(self.engine), self.settings.model_store_dir)
 
     def run(self, trigger: str = "manual", *, force: bool = False) -> RunOutcome:
@@ -182,9 +169,7 @@ class RetrainJob:
         registry = self.registry()
         for stale in clean_stale_dirs(self.settings.model_store_dir):
             log.warning("removed %s left by an interrupted run", stale)
-        production = registry.production()
-        if production is None:
-            raise RetrainError("no production model is registered (run `finsent up` first)")
+        production = _production(registry)
         with self.engine.connect() as conn:
             rows = labels_repo.list_labels(conn)
         labels = [StoredLabel(r["text"], r["topic"], r["sentiment"], r["labeled_at"], r["id"]) for r in rows]
@@ -225,7 +210,7 @@ class RetrainJob:
         log.info("retrain %s: %s (%s)", run_id, result.version, result.decision.reason)
         return RunOutcome(status, run_id, result.decision.reason, result.version, report, path)
 
-    def _new_version(self, registry: Any) -> str:
+    def _new_version(self, registry: ModelRegistry) -> str:
         from finsent.models.versions import new_version_id
 
         base = new_version_id("r")
@@ -238,14 +223,34 @@ class RetrainJob:
     def _stream_sample(self, version: str) -> StreamSample:
         return stream_sample(self.engine, version, self.config)
 
+    def _report(
+        self,
+        run_id: str,
+        trigger: str,
+        started: datetime,
+        production: str,
+        counts: dict[str, Any],
+        status: str,
+        error: str | None = None,
+    ) -> dict[str, Any]:
+        """The report of a run that trained nothing (skipped or failed)."""
+        return build_report(
+            run_id=run_id,
+            trigger=trigger,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            production=production,
+            challenger=None,
+            config=self.config.to_dict(),
+            counts=counts,
+            status=status,
+            error=error,
+        )
+
     def _skipped(
         self, run_id: str, trigger: str, started: datetime, production: str, reason: str, n_labels: int
     ) -> RunOutcome:
-        report = build_report(
-            run_id=run_id, trigger=trigger, started_at=started, finished_at=datetime.now(UTC),
-            production=production, challenger=None, config=self.config.to_dict(),
-            counts={"labels_stored": n_labels}, status="skipped", error=None,
-        )  # fmt: skip
+        report = self._report(run_id, trigger, started, production, {"labels_stored": n_labels}, "skipped")
         report["reason"] = reason
         path = write_json_atomic(reports_dir(self.settings) / f"{run_id}.json", report)
         log.info("retrain %s skipped: %s", run_id, reason)
@@ -253,11 +258,7 @@ class RetrainJob:
 
     def _failed(self, run_id: str, trigger: str, started: datetime, exc: Exception) -> RunOutcome:
         error = f"{type(exc).__name__}: {exc}"
-        report = build_report(
-            run_id=run_id, trigger=trigger, started_at=started, finished_at=datetime.now(UTC),
-            production="", challenger=None, config=self.config.to_dict(), counts={},
-            status="failed", error=error,
-        )  # fmt: skip
+        report = self._report(run_id, trigger, started, "", {}, "failed", error)
         path: Path | None = None
         try:
             path = write_json_atomic(reports_dir(self.settings) / f"{run_id}.json", report)
@@ -269,6 +270,13 @@ class RetrainJob:
             except Exception:  # the alert is best effort; the failure is logged either way
                 log.exception("could not raise the retrain failure alert for run %s", run_id)
         return RunOutcome("failed", run_id, error, None, report, path)
+
+
+def _production(registry: ModelRegistry) -> ModelRecord:
+    production = registry.production()
+    if production is None:
+        raise RetrainError("no production model is registered (run `finsent up` first)")
+    return production
 
 
 def stream_sample(engine: Engine, version: str, config: RetrainConfig) -> StreamSample:
@@ -291,21 +299,17 @@ def measure_stream_drift(settings: Settings, engine: Engine, config: RetrainConf
     Raises:
         RetrainError: No production model, or no base data.
     """
-    from finsent.models.inference import Classifier
-    from finsent.models.registry import ModelRegistry
-    from finsent.storage.model_registry import SqlModelIndex
+    from finsent.models.inference import Classifier  # heavy (torch): only when drift is measured
 
-    production = ModelRegistry(SqlModelIndex(engine), settings.model_store_dir).production()
-    if production is None:
-        raise RetrainError("no production model is registered (run `finsent up` first)")
+    production = _production(ModelRegistry(SqlModelIndex(engine), settings.model_store_dir))
     base = load_base_data(config.base_data)
     gold, rest = split_gold(base, config.gold_size, config.gold_seed)
     clf = Classifier.load(
         production.path,
-        device=settings.device,
-        cpu_backend=settings.cpu_backend,
-        max_length=settings.max_length,
-        batch_size=settings.batch_size,
+        device=settings.models.device,
+        cpu_backend=settings.models.cpu_backend,
+        max_length=settings.models.max_length,
+        batch_size=settings.stream.batch_size,
     )
     reference = clf.predict([e.text for e in gold])
     stream = stream_sample(engine, production.version, config)

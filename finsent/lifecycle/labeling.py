@@ -1,34 +1,54 @@
-"""Labels in and the labeling queue: app-shell wiring of ``models.retrain`` and ``storage``.
+"""Labels in and the labeling queue: the one implementation the CLI, the HTTP API and tests share.
 
-* :func:`store_labels` -- the Python API: validated labels (``models.retrain.validate_label``)
-  are stored; a label naming an article gets the article's title and lead as its text when it
-  has none; labels naming unknown articles are rejected with their line.
-* :func:`import_labels` -- a CSV / JSONL file: good rows stored in one transaction, bad rows
-  returned with their line numbers.
-* :func:`label_queue` -- the articles most worth labeling (``models.retrain.rank_candidates``):
-  production's least certain scores and the articles on which the current and the previous
-  production model disagree most.
+Keyword-only domain functions on a database connection (the caller owns the transaction):
+
+* :func:`store_labels` -- validated labels (:func:`~finsent.lifecycle.validate_label`) are
+  stored; a label naming an article gets the article's title and lead as its text when it has
+  none; labels naming unknown articles, or articles without text, are rejected with their line;
+* :func:`store_label` -- one label given as a mapping (``POST /api/labels``): validated and
+  stored, or rejected with :class:`~finsent.lifecycle.LabelError`;
+* :func:`import_labels` -- a CSV / JSONL file: good rows stored, bad rows returned with their
+  line numbers (``finsent labels import``);
+* :func:`label_queue` -- the unlabeled recent articles most worth labeling
+  (:func:`~finsent.lifecycle.rank_candidates`): production's least certain scores and the
+  articles on which the current and the previous production model disagree most
+  (``finsent labels queue``, ``GET /api/labels/queue``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection
 
-from finsent.lifecycle import Candidate, LabelRow, Proposal, rank_candidates, read_label_file
+from finsent.lifecycle.active import Candidate, Proposal, rank_candidates
+from finsent.lifecycle.exceptions import LabelError, UnknownArticleError
+from finsent.lifecycle.labels_io import LabelRow, read_label_file, validate_label
 from finsent.models.data import BadRow
+from finsent.models.labels import TOPIC_LABELS
 from finsent.models.text import compose_text
-from finsent.storage import labels_repo
+from finsent.storage import labels_repo, model_versions
 
-__all__ = ["ImportResult", "import_labels", "label_queue", "previous_production", "store_labels"]
+__all__ = [
+    "QUEUE_POOL",
+    "ImportResult",
+    "LabelQueue",
+    "QueueItem",
+    "import_labels",
+    "label_queue",
+    "store_label",
+    "store_labels",
+]
 
 log = logging.getLogger(__name__)
+
+#: Newest unlabeled scored articles the queue ranks.
+QUEUE_POOL = 5000
 
 
 @dataclass
@@ -40,126 +60,174 @@ class ImportResult:
     bad_rows: list[BadRow] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class QueueItem:
+    """A proposal with what a reviewer needs to see of its article."""
+
+    proposal: Proposal
+    title: str
+    published_at: datetime
+    url: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The proposal's fields plus ``topic_label``, ``title``, ``published_at`` and ``url``."""
+        extra = {"title": self.title, "published_at": self.published_at, "url": self.url}
+        return {**asdict(self.proposal), "topic_label": TOPIC_LABELS[self.proposal.topic], **extra}
+
+
+@dataclass(frozen=True)
+class LabelQueue:
+    """The ranked queue (every candidate that passed the filters, highest priority first)."""
+
+    model_version: str | None
+    previous_version: str | None
+    items: list[QueueItem]
+
+
+def _ready(row: LabelRow, articles: Mapping[str, tuple[str, str]], origin: str) -> dict[str, Any]:
+    """The ``labels`` row of ``row``; the text of its article when it has none.
+
+    Raises:
+        UnknownArticleError: ``row`` names an article that is not stored.
+        LabelError: the label has no text to learn from.
+    """
+    data = row.as_row(origin)
+    if row.article_id is not None:
+        if row.article_id not in articles:
+            raise UnknownArticleError(f"unknown article_id {row.article_id!r}")
+        if row.text is None:
+            data["text"] = compose_text(*articles[row.article_id])
+    if not data["text"]:
+        raise LabelError("the article has no text to label")
+    return data
+
+
 def store_labels(
-    engine: Engine, rows: Sequence[LabelRow], *, origin: str = "api", source: str = "api"
+    *, conn: Connection, rows: Sequence[LabelRow], origin: str = "api", source: str = "api"
 ) -> ImportResult:
-    """Store validated labels in one transaction; rows naming unknown articles are rejected.
+    """Store validated labels; rows naming unknown articles or without any text are rejected.
 
     Args:
-        engine: The database.
-        rows: Labels from :func:`models.retrain.validate_label` or :func:`read_label_file`.
+        conn: The database connection (its transaction holds every row or none).
+        rows: Labels from :func:`validate_label` or :func:`read_label_file`.
         origin: Stored in ``labels.origin`` (``api``, ``import``...).
         source: Name used in the rejected rows (a file name).
     """
     result = ImportResult(source=source)
-    with engine.begin() as conn:
-        articles = labels_repo.article_texts(conn, {r.article_id for r in rows if r.article_id})
-        ready: list[dict[str, Any]] = []
-        for row in rows:
-            data = row.as_row(origin)
-            if row.article_id is not None:
-                if row.article_id not in articles:
-                    result.bad_rows.append(BadRow(source, row.line, f"unknown article_id {row.article_id!r}"))
-                    continue
-                if row.text is None:
-                    data["text"] = compose_text(*articles[row.article_id])
-            if not data["text"]:
-                result.bad_rows.append(BadRow(source, row.line, "the article has no text to label"))
-                continue
-            ready.append(data)
-        result.stored = labels_repo.insert_labels(conn, ready)
+    articles = labels_repo.article_texts(conn, {r.article_id for r in rows if r.article_id})
+    ready: list[dict[str, Any]] = []
+    for row in rows:
+        try:
+            ready.append(_ready(row, articles, origin))
+        except LabelError as exc:
+            result.bad_rows.append(BadRow(source, row.line, str(exc)))
+    result.stored = labels_repo.insert_labels(conn, ready)
     return result
 
 
+def store_label(*, conn: Connection, data: Mapping[str, Any], origin: str = "api") -> dict[str, Any]:
+    """Validate and store one label given as a mapping (same rules as :func:`store_labels`).
+
+    Returns:
+        The stored label (every column of ``labels``).
+
+    Raises:
+        UnknownArticleError: ``article_id`` names no stored article.
+        LabelError: the label is unusable (the message says why).
+    """
+    row = validate_label(data)
+    articles = labels_repo.article_texts(conn, {row.article_id} if row.article_id else set())
+    (label_id,) = labels_repo.insert_labels(conn, [_ready(row, articles, origin)])
+    stored = labels_repo.get_label(conn, label_id)
+    assert stored is not None  # just inserted in this transaction
+    return stored
+
+
 def import_labels(
-    engine: Engine,
-    path: str | Path,
     *,
+    conn: Connection,
+    path: str | Path,
     default_by: str | None,
     fmt: Literal["auto", "csv", "jsonl"] = "auto",
 ) -> ImportResult:
-    """Validate a label file and store its good rows (see :func:`models.retrain.read_label_file`).
+    """Validate a label file and store its good rows (see :func:`read_label_file`).
 
     Raises:
         DataFormatError: The file is missing or has no usable header.
     """
     parsed = read_label_file(path, fmt=fmt, default_by=default_by)
-    result = store_labels(engine, parsed.rows, origin="import", source=parsed.source)
+    result = store_labels(conn=conn, rows=parsed.rows, origin="import", source=parsed.source)
     result.bad_rows = sorted(parsed.bad_rows + result.bad_rows, key=lambda b: b.line)
     return result
 
 
-def previous_production(registry: Any) -> Any | None:
-    """The version that was production before the current one (None if there is none)."""
-    records = registry.list()
-    current = next((r for r in records if r.status == "production"), None)
-    if current is None or current.promoted_at is None:
-        return None
-    earlier = [
-        r
-        for r in records
-        if r.version != current.version and r.promoted_at is not None and r.promoted_at < current.promoted_at
-    ]
-    return max(earlier, key=lambda r: r.promoted_at) if earlier else None
-
-
 def label_queue(
-    engine: Engine,
-    registry: Any,
     *,
-    n: int = 50,
+    conn: Connection,
     days: float = 14.0,
-    pool: int = 5000,
-    score_previous: bool = True,
-    load_kwargs: dict[str, Any] | None = None,
-) -> list[Proposal]:
-    """The ``n`` unlabeled recent articles most worth labeling.
+    pool: int = QUEUE_POOL,
+    topic: int | None = None,
+    sentiment: str | None = None,
+    score_previous: bool = False,
+    load_kwargs: Mapping[str, Any] | None = None,
+) -> LabelQueue:
+    """The unlabeled recent articles most worth labeling, highest priority first.
 
     Args:
-        engine: The database.
-        registry: The model registry (production and previous versions).
-        n: How many to propose.
+        conn: The database connection.
         days: Only articles published in the last ``days``.
         pool: Newest scored articles considered.
-        score_previous: Score candidates the previous production model never scored (loads it).
+        topic: Only articles the production model puts in this topic.
+        sentiment: Only articles the production model gives this sentiment.
+        score_previous: Score the candidates the previous production model never scored (loads
+            that model; the HTTP API never does).
         load_kwargs: Extra arguments of ``Classifier.load`` for the previous model.
     """
-    production = registry.production()
+    production = model_versions.production_version(conn)
     if production is None:
-        return []
-    previous = previous_production(registry)
-    since = datetime.now(UTC) - timedelta(days=days)
-    with engine.connect() as conn:
-        rows = labels_repo.queue_candidates(
-            conn,
-            version=production.version,
-            previous_version=previous.version if previous else None,
-            since=since,
-            limit=pool,
-        )
+        return LabelQueue(None, None, [])
+    previous = model_versions.previous_production(conn)
+    rows = labels_repo.queue_candidates(
+        conn,
+        version=production["version"],
+        previous_version=previous["version"] if previous else None,
+        since=datetime.now(UTC) - timedelta(days=days),
+        limit=pool,
+    )
     texts = [compose_text(r["title"], r["body"]) for r in rows]
     if previous is not None and score_previous:
-        _fill_previous(rows, texts, previous.path, load_kwargs or {})
-    candidates = [
-        Candidate(
-            article_id=r["article_id"],
-            text=t,
-            sentiment_probs=r["sentiment_probs"],
-            topic_probs=r["topic_probs"],
-            prev_sentiment_probs=r["prev_sentiment_probs"],
-            prev_topic_probs=r["prev_topic_probs"],
-            published_ts=r["published_at"].timestamp(),
-        )
-        for r, t in zip(rows, texts, strict=True)
+        _fill_previous(rows, texts, previous["path"], dict(load_kwargs or {}))
+    by_id = {r["article_id"]: r for r in rows}
+    ranked = [
+        p
+        for p in rank_candidates(map(_candidate, rows, texts), len(rows))
+        if (topic is None or p.topic == topic) and (sentiment is None or p.sentiment == sentiment)
     ]
-    return rank_candidates(candidates, n)
+    items = [_item(p, by_id[p.article_id]) for p in ranked]
+    return LabelQueue(production["version"], previous["version"] if previous else None, items)
+
+
+def _candidate(row: Mapping[str, Any], text: str) -> Candidate:
+    return Candidate(
+        article_id=row["article_id"],
+        text=text,
+        sentiment_probs=row["sentiment_probs"],
+        topic_probs=row["topic_probs"],
+        prev_sentiment_probs=row["prev_sentiment_probs"],
+        prev_topic_probs=row["prev_topic_probs"],
+        published_ts=row["published_at"].timestamp(),
+    )
+
+
+def _item(proposal: Proposal, row: Mapping[str, Any]) -> QueueItem:
+    return QueueItem(proposal, row["title"], row["published_at"], row["url"])
 
 
 def _fill_previous(rows: list[dict[str, Any]], texts: list[str], path: str, kwargs: dict[str, Any]) -> None:
     missing = [i for i, r in enumerate(rows) if r["prev_sentiment_probs"] is None and texts[i].strip()]
     if not missing or not Path(path).is_dir():
         return
-    from finsent.models.inference import Classifier
+    from finsent.models.inference import Classifier  # heavy (torch): only when the CLI scores
 
     try:
         clf = Classifier.load(path, **kwargs)

@@ -146,6 +146,10 @@ def _default_train(examples: Sequence[Example], out: Path, tc: TrainConfig, **kw
     return train(examples, out, tc, **kw)
 
 
+def _training_summary(losses: Sequence[float], seconds: float) -> dict[str, Any]:
+    return {"steps": len(losses), "seconds": round(seconds, 1), "final_loss": losses[-1] if losses else None}
+
+
 def train_and_judge(
     training: TrainingSet,
     *,
@@ -197,21 +201,25 @@ def train_and_judge(
         train_s = time.monotonic() - t0
         load = load_fn or _default_load(config)
         evals, prod_gold_scores = _evaluate(load, Path(production_path), tmp, training)
-        decision = decide(
-            evals["gold"]["before"], evals["gold"]["after"],
-            evals["holdout"]["before"], evals["holdout"]["after"], config,
-        )  # fmt: skip
-        drift = measure_drift(
-            prod_gold_scores, training.gold, rest_texts, stream or StreamSample(), config,
-            _safe_tokenizer(production_path),
-        )  # fmt: skip
+        gold, holdout = evals["gold"], evals["holdout"]
+        decision = decide(gold["before"], gold["after"], holdout["before"], holdout["after"], config)
+        sample = stream or StreamSample()
+        tokenizer = _safe_tokenizer(production_path)
+        drift = measure_drift(prod_gold_scores, training.gold, rest_texts, sample, config, tokenizer)
         report = build_report(
-            run_id=run_id, trigger=trigger, started_at=started, finished_at=datetime.now(UTC),
-            production=production_version, challenger=version, config=config.to_dict(),
-            counts=training.counts, evals=evals, decision=decision, drift=drift.to_dict(),
-            training={"steps": len(result.losses), "seconds": round(train_s, 1),
-                      "final_loss": result.losses[-1] if result.losses else None},
-        )  # fmt: skip
+            run_id=run_id,
+            trigger=trigger,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            production=production_version,
+            challenger=version,
+            config=config.to_dict(),
+            counts=training.counts,
+            evals=evals,
+            decision=decision,
+            drift=drift.to_dict(),
+            training=_training_summary(result.losses, train_s),
+        )
         _finish_version(tmp, report)
         tmp.rename(final)
     except BaseException:

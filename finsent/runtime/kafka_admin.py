@@ -1,15 +1,19 @@
-"""Small Kafka admin helpers on kafka-python: health probe and idempotent topic creation."""
+"""Kafka admin tasks of the runtime: health probe and idempotent topic creation.
+
+The admin client itself comes from :func:`finsent.stream.kafka.open_admin` (the one place Kafka
+clients are built).
+"""
 
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Iterable
 
-from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from finsent.core.errors import RetryableError
+from finsent.stream.kafka import KafkaUnavailableError, open_admin, tcp_reachable
 
 __all__ = ["create_topics", "kafka_healthy"]
 
@@ -18,34 +22,15 @@ log = logging.getLogger(__name__)
 _TOPIC_EXISTS = TopicAlreadyExistsError.errno
 
 
-def _admin(bootstrap: str, timeout_s: float) -> KafkaAdminClient:
-    ms = int(timeout_s * 1000)
-    return KafkaAdminClient(
-        bootstrap_servers=bootstrap.split(","),
-        client_id="finsent-admin",
-        request_timeout_ms=ms,
-        bootstrap_timeout_ms=ms,
-    )
-
-
 def kafka_healthy(bootstrap: str, timeout_s: float = 3.0) -> bool:
     """Whether the broker answers a metadata request (a TCP probe first, so a dead port is fast)."""
-    host, _, port = bootstrap.split(",")[0].rpartition(":")
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
-            pass
-    except (OSError, ValueError):
+    if not tcp_reachable(bootstrap, timeout_s):
         return False
     try:
-        admin = _admin(bootstrap, timeout_s)
-    except (KafkaError, OSError, ValueError):
+        with open_admin(bootstrap, timeout_s=timeout_s) as admin:
+            return bool(admin.describe_cluster().get("brokers"))
+    except (KafkaUnavailableError, KafkaError, OSError):
         return False
-    try:
-        return bool(admin.describe_cluster().get("brokers"))
-    except (KafkaError, OSError):
-        return False
-    finally:
-        admin.close()
 
 
 def create_topics(
@@ -74,17 +59,12 @@ def create_topics(
     wanted = list(dict.fromkeys(topics))
     if not wanted:
         return []
+    new = [NewTopic(name, partitions, replication_factor) for name in wanted]
     try:
-        admin = _admin(bootstrap, timeout_s)
-    except (KafkaError, OSError) as exc:
-        raise RetryableError(f"Kafka at {bootstrap} unreachable: {exc}") from exc
-    try:
-        new = [NewTopic(name, partitions, replication_factor) for name in wanted]
-        result = admin.create_topics(new, timeout_ms=int(timeout_s * 1000), raise_errors=False)
+        with open_admin(bootstrap, timeout_s=timeout_s) as admin:
+            result = admin.create_topics(new, timeout_ms=int(timeout_s * 1000), raise_errors=False)
     except KafkaError as exc:
         raise RetryableError(f"creating topics on {bootstrap} failed: {exc}") from exc
-    finally:
-        admin.close()
     created, problems = [], []
     for item in result.get("topics", []):
         code = item.get("error_code", 0)

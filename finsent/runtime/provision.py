@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
+from typing import TYPE_CHECKING
 
 from finsent.core.errors import FinsentError
 from finsent.core.settings import Settings
 from finsent.runtime.kafka_admin import create_topics
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 __all__ = ["provision"]
 
@@ -25,6 +28,7 @@ def provision(settings: Settings, database_url: str, kafka_bootstrap: str) -> li
     Returns:
         Human-readable lines saying what was done.
     """
+    # Imported here: `finsent.runtime` is imported by every CLI command, and --help must stay fast.
     from finsent.storage.db import current_revision, make_engine, upgrade
     from finsent.stream.topics import Topics
 
@@ -35,8 +39,8 @@ def provision(settings: Settings, database_url: str, kafka_bootstrap: str) -> li
         upgrade(engine)
         after = current_revision(engine)
         done.append(f"schema at revision {after}" + (f" (was {before})" if before != after else ""))
-        topics = Topics(settings.topic_prefix).all()
-        created = create_topics(kafka_bootstrap, topics, settings.topic_partitions)
+        topics = Topics(settings.kafka.topic_prefix).all()
+        created = create_topics(kafka_bootstrap, topics, settings.kafka.topic_partitions)
         done.append(f"topics ready: {len(topics)} ({len(created)} created)")
         done.append(_register_default_model(settings, engine))
     finally:
@@ -46,31 +50,15 @@ def provision(settings: Settings, database_url: str, kafka_bootstrap: str) -> li
     return done
 
 
-def _register_default_model(settings: Settings, engine: object) -> str:
+def _register_default_model(settings: Settings, engine: Engine) -> str:
+    from finsent.models.registry import ModelRegistry, ensure_default_registered
+    from finsent.storage.model_versions import SqlModelIndex
+
+    registry = ModelRegistry(SqlModelIndex(engine), settings.model_store_dir)
     try:
-        registry = importlib.import_module("finsent.models.registry")
-    except ImportError as exc:
-        return f"default model not registered: models.registry unavailable ({exc})"
-    ensure = getattr(registry, "ensure_default_registered", None)
-    if ensure is None:
-        return "default model not registered: models.registry.ensure_default_registered missing"
-    _wire_registry_index(registry)
-    try:
-        result = ensure(engine, settings.model_store_dir)
+        record = ensure_default_registered(registry)
     except (FinsentError, OSError) as exc:
         # The services are usable without a model (crawling, API); say so loudly, do not fail `up`.
         log.info("default model not registered: %s", exc)
         return f"WARNING: default model not registered: {exc}"
-    version = getattr(result, "version", result)
-    return f"production model: {version}" if version is not None else "production model registered"
-
-
-def _wire_registry_index(registry: object) -> None:
-    # models imports no storage: the app shell tells the registry how to index versions in SQL.
-    set_factory = getattr(registry, "set_index_factory", None)
-    try:
-        sql_index = importlib.import_module("finsent.storage.model_registry").SqlModelIndex
-    except (ImportError, AttributeError):
-        return
-    if set_factory is not None:
-        set_factory(sql_index)
+    return f"production model: {record.version}"

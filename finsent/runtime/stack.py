@@ -116,8 +116,10 @@ class EmbeddedStack:
                 if self.settings.embedded_database and "postgres" not in state.services:
                     self._adopt_or_start_postgres(state, started, notes)
                 if self.settings.embedded_kafka and "kafka" not in state.services:
-                    port = self._choose_port("kafka", self.settings.embedded_kafka_port, notes)
-                    state.services["kafka"] = self.broker.start(port, self.settings.startup_timeout_s)
+                    port = self._choose_port("kafka", self.settings.embedded.kafka_port, notes)
+                    state.services["kafka"] = self.broker.start(
+                        port, self.settings.startup_timeout.total_seconds()
+                    )
                     started.append("kafka")
                     state.write(self.data_dir)
             except EmbeddedStartError:
@@ -148,8 +150,10 @@ class EmbeddedStack:
             )
             notes.append(f"adopted PostgreSQL already running on this data dir (pid {pid}, port {port})")
         else:
-            port = self._choose_port("postgres", self.settings.embedded_pg_port, notes)
-            state.services["postgres"] = self.postgres.start(port, self.settings.startup_timeout_s)
+            port = self._choose_port("postgres", self.settings.embedded.pg_port, notes)
+            state.services["postgres"] = self.postgres.start(
+                port, self.settings.startup_timeout.total_seconds()
+            )
             started.append("postgres")
         state.write(self.data_dir)
 

@@ -18,7 +18,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from finsent.core.settings import Settings
+from finsent.core.sections import IngestSettings
+from finsent.ingest.config import CrawlDefaults
 from finsent.ingest.exceptions import BadItemError, BlockedURLError, BodyTooLargeError, FetchError
 from finsent.ingest.fetch.ratelimit import HostRateLimiter
 from finsent.ingest.fetch.robots import RobotsCache
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FetchPolicy:
-    """How politely and patiently to fetch.
+    """How politely and patiently to fetch (no defaults here: see :meth:`from_config`).
 
     Attributes:
         user_agent: User-Agent header (names finsent).
@@ -46,26 +47,40 @@ class FetchPolicy:
         robots_ttl_s: How long a host's robots.txt is cached.
     """
 
-    user_agent: str = "finsent/0.1 (+https://github.com/finsent/finsent)"
-    timeout_s: float = 10.0
-    max_body_bytes: int = 5_000_000
-    allow_private: bool = False
-    per_host_interval_s: float = 1.0
-    retries: int = 3
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 30.0
-    robots_ttl_s: float = 3600.0
+    user_agent: str
+    timeout_s: float
+    max_body_bytes: int
+    allow_private: bool
+    per_host_interval_s: float
+    retries: int
+    backoff_base_s: float
+    backoff_max_s: float
+    robots_ttl_s: float
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides: float | int | bool | str) -> FetchPolicy:
-        """The policy the settings describe (``overrides`` e.g. from the sources file defaults)."""
-        base = cls(
-            user_agent=settings.user_agent,
-            timeout_s=settings.http_timeout_s,
-            max_body_bytes=settings.max_body_bytes,
-            allow_private=settings.allow_private_addresses,
+    def from_config(cls, ingest: IngestSettings, crawl: CrawlDefaults) -> FetchPolicy:
+        """The policy of the process settings (identity, limits) and the sources file (pacing).
+
+        Args:
+            ingest: ``settings.ingest``.
+            crawl: the sources file's ``defaults:`` section.
+        """
+        return cls(
+            user_agent=ingest.user_agent,
+            timeout_s=ingest.http_timeout.total_seconds(),
+            max_body_bytes=ingest.max_body_bytes,
+            allow_private=ingest.allow_private_addresses,
+            per_host_interval_s=crawl.per_host_interval_s,
+            retries=crawl.retries,
+            backoff_base_s=crawl.backoff_base_s,
+            backoff_max_s=crawl.backoff_max_s,
+            robots_ttl_s=crawl.robots_ttl_s,
         )
-        return replace(base, **overrides)  # type: ignore[arg-type]  # keys are checked by dataclasses
+
+    @classmethod
+    def default(cls) -> FetchPolicy:
+        """The policy of default settings and an empty ``defaults:`` section."""
+        return cls.from_config(IngestSettings(), CrawlDefaults())
 
 
 @dataclass(frozen=True)
@@ -98,7 +113,7 @@ class Fetcher:
         state: CrawlStateStore | None = None,
         stop: threading.Event | None = None,
     ) -> None:
-        self.policy = policy or FetchPolicy()
+        self.policy = policy or FetchPolicy.default()
         self.state: CrawlStateStore = state or MemoryCrawlState()
         self.limiter = HostRateLimiter(self.policy.per_host_interval_s, stop)
         self.client = httpx.Client(

@@ -7,10 +7,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Engine, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Engine
 
-from finsent.storage.schema import CrawlState
+from finsent.storage.crawl_state_repo import CrawlStateRepository
 
 __all__ = ["CrawlStateStore", "MemoryCrawlState", "SqlCrawlState", "UrlState"]
 
@@ -68,11 +67,11 @@ class SqlCrawlState:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._rows = CrawlStateRepository(engine)
 
     def get(self, url: str) -> UrlState | None:
         """The state of a URL, or None."""
-        with self.engine.connect() as conn:
-            row = conn.execute(select(CrawlState).where(CrawlState.url == url)).mappings().first()
+        row = self._rows.get(url)
         if row is None:
             return None
         return UrlState(
@@ -98,9 +97,4 @@ class SqlCrawlState:
             "failures": state.failures,
             "next_poll_at": state.next_poll_at,
         }
-        stmt = insert(CrawlState).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[CrawlState.url], set_={k: v for k, v in values.items() if k != "url"}
-        )
-        with self.engine.begin() as conn:
-            conn.execute(stmt)
+        self._rows.put(values)

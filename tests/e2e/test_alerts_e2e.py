@@ -18,12 +18,12 @@ from sqlalchemy import Engine, insert
 
 from finsent.alerts.rules import load_rules
 from finsent.alerts.service import build_engine
-from finsent.alerts.testing import WebhookReceiver
 from finsent.alerts.webhooks import DeliveryWorker, RetryPolicy
 from finsent.models.labels import TOPIC_LABELS
-from finsent.storage import alerts_repo
+from finsent.storage import alerts_repo, webhooks_repo
 from finsent.storage.aggregates import refresh_buckets
 from finsent.storage.schema import Article, Score
+from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = [pytest.mark.slow]
 
@@ -32,8 +32,9 @@ BURST_START = DAY0 + timedelta(days=1, hours=14, minutes=7)
 BURST_MINUTES = 30
 
 
-def _rows(rng: np.random.Generator, ticker: str, start: datetime, minutes: int, rate: float,
-          p_neg: float, tag: str) -> list[dict[str, Any]]:  # fmt: skip
+def _rows(
+    rng: np.random.Generator, ticker: str, start: datetime, minutes: int, rate: float, p_neg: float, tag: str
+) -> list[dict[str, Any]]:
     out = []
     for m in np.flatnonzero(rng.random(minutes) < rate):
         sentiment = (
@@ -41,27 +42,48 @@ def _rows(rng: np.random.Generator, ticker: str, start: datetime, minutes: int, 
         )
         score = {"negative": -0.8, "neutral": 0.0, "positive": 0.7}[sentiment] + float(rng.normal(0, 0.05))
         published = start + timedelta(minutes=int(m), seconds=int(rng.integers(0, 60)))
-        out.append({"id": f"{tag}-{ticker}-{m}", "ticker": ticker, "published_at": published,
-                    "sentiment": sentiment, "score": max(-1.0, min(1.0, score)),
-                    "topic": int(rng.integers(0, 20))})  # fmt: skip
+        out.append(
+            {
+                "id": f"{tag}-{ticker}-{m}",
+                "ticker": ticker,
+                "published_at": published,
+                "sentiment": sentiment,
+                "score": max(-1.0, min(1.0, score)),
+                "topic": int(rng.integers(0, 20)),
+            }
+        )
     return out
 
 
 def _insert(engine: Engine, rows: list[dict[str, Any]]) -> None:
     articles = [
-        {"id": r["id"], "source_id": "demo", "url": f"https://news.test/{r['id']}", "content_hash": r["id"],
-         "title": f"{r['ticker']} {r['sentiment']} headline {r['id']}", "published_at": r["published_at"],
-         "tickers": [r["ticker"]]}
+        {
+            "id": r["id"],
+            "source_id": "demo",
+            "url": f"https://news.test/{r['id']}",
+            "content_hash": r["id"],
+            "title": f"{r['ticker']} {r['sentiment']} headline {r['id']}",
+            "published_at": r["published_at"],
+            "tickers": [r["ticker"]],
+        }
         for r in rows
-    ]  # fmt: skip
+    ]
     probs = {"negative": [0.85, 0.1, 0.05], "neutral": [0.1, 0.8, 0.1], "positive": [0.05, 0.15, 0.8]}
     scores = [
-        {"article_id": r["id"], "model_version": "sim", "topic": r["topic"],
-         "topic_label": TOPIC_LABELS[r["topic"]], "topic_probs": [0.05] * 20, "sentiment": r["sentiment"],
-         "sentiment_probs": probs[r["sentiment"]],
-         "score": r["score"], "confidence": 0.8, "published_at": r["published_at"]}
+        {
+            "article_id": r["id"],
+            "model_version": "sim",
+            "topic": r["topic"],
+            "topic_label": TOPIC_LABELS[r["topic"]],
+            "topic_probs": [0.05] * 20,
+            "sentiment": r["sentiment"],
+            "sentiment_probs": probs[r["sentiment"]],
+            "score": r["score"],
+            "confidence": 0.8,
+            "published_at": r["published_at"],
+        }
         for r in rows
-    ]  # fmt: skip
+    ]
     with engine.begin() as conn:
         conn.execute(insert(Article), articles)
         conn.execute(insert(Score), scores)
@@ -79,7 +101,7 @@ def _quiet_two_days(seed: int = 11) -> list[dict[str, Any]]:
 def _run_day(engine: Engine, receiver_url: str) -> tuple[list[dict[str, Any]], list[Any]]:
     rules = load_rules(topic_labels=TOPIC_LABELS)
     with engine.begin() as conn:
-        alerts_repo.add_subscription(conn, receiver_url, "e2e-secret")
+        webhooks_repo.add_subscription(conn, receiver_url, "e2e-secret")
     alert_engine = build_engine(engine, rules)
     alert_engine.catch_up(DAY0 + timedelta(days=1), lookback=timedelta(0))
     watermark = DAY0 + timedelta(days=1)

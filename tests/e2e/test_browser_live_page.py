@@ -23,7 +23,11 @@ from typing import Any
 
 import pytest
 import uvicorn
-from dashboards_seed import (
+from sqlalchemy import Engine
+
+from finsent.core.settings import Settings
+from finsent.dashboards.api import create_app
+from tests.support.dashboards_seed import (
     API_TOKEN,
     MODEL_VERSION,
     ScoredArticle,
@@ -32,10 +36,6 @@ from dashboards_seed import (
     register_model,
     seed_demo,
 )
-from sqlalchemy import Engine
-
-from finsent.core.settings import Settings
-from finsent.dashboards.api import create_app
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +68,7 @@ def _free_port() -> int:
 @pytest.fixture
 def live_server(db_engine: Engine, settings_factory: Callable[..., Settings]) -> Iterator[str]:
     """The API + live page served by uvicorn on a free localhost port."""
-    app = create_app(settings_factory(api_token=API_TOKEN), db_engine)
+    app = create_app(settings_factory(api={"token": API_TOKEN}), db_engine)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="live-page-server", daemon=True)
@@ -125,9 +125,15 @@ def test_live_page_draws_data_and_updates_without_reload(
     now = datetime.now(UTC)
     insert_alert(db_engine, rule_id="negative-surge", scope_value="6", severity="critical")
     insert_alert(
-        db_engine, rule_id="volume-spike", scope_kind="entity", scope_value="TSLA", status="resolved",
-        opened_at=now - timedelta(hours=3), resolved_at=now - timedelta(hours=2), severity="warning",
-    )  # fmt: skip
+        db_engine,
+        rule_id="volume-spike",
+        scope_kind="entity",
+        scope_value="TSLA",
+        status="resolved",
+        opened_at=now - timedelta(hours=3),
+        resolved_at=now - timedelta(hours=2),
+        severity="warning",
+    )
     with Feeder(db_engine) as feeder, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:

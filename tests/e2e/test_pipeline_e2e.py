@@ -31,7 +31,8 @@ from finsent.runtime.processes import free_port
 from finsent.runtime.state import StackState
 from finsent.storage.aggregates import aggregate_mismatches
 from finsent.storage.db import make_engine, upgrade
-from finsent.stream.harness import (
+from finsent.stream.topics import DLQ_HEADERS, Topics
+from tests.support.stream_harness import (
     ArticlePublisher,
     WorkerProcess,
     build_model_version,
@@ -41,12 +42,11 @@ from finsent.stream.harness import (
     read_topic,
     wait_for_scores,
 )
-from finsent.stream.topics import DLQ_HEADERS, Topics
 
 pytestmark = [pytest.mark.slow]
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "default"
-WORKER_OPTIONS = ["--batch-size", "32", "--batch-window", "0.2", "--session-timeout", "6"]
+WORKER_OPTIONS = ["--batch-size", "32", "--batch-window", "200ms", "--session-timeout", "6s"]
 WAIT_S = 420.0  # generous: these machines are shared; a healthy run needs a fraction
 
 
@@ -66,7 +66,7 @@ def model_v2(model_v1: Path) -> Path:
 
 @pytest.fixture
 def stack_settings(settings_factory: Callable[..., Settings], db_engine: Engine, model_v1: Path) -> Settings:
-    settings = settings_factory(create_topics=True, topic_partitions=4)
+    settings = settings_factory(create_topics=True, kafka={"topic_partitions": 4})
     promote_version(db_engine, model_v1, settings.model_store_dir)
     return settings
 
@@ -82,7 +82,7 @@ def spawn(stack_settings: Settings, tmp_path: Path) -> Iterator[Callable[..., Wo
         worker = WorkerProcess(
             url,
             s.kafka_bootstrap,
-            s.topic_prefix,
+            s.kafka.topic_prefix,
             data_dir=tmp_path / name,
             log_path=tmp_path / f"{name}.log",
             options=[*WORKER_OPTIONS, *(options or [])],
@@ -98,7 +98,7 @@ def spawn(stack_settings: Settings, tmp_path: Path) -> Iterator[Callable[..., Wo
 def publish(settings: Settings, records: list[Any], *, rate: float | None = None) -> None:
     """Publish articles (or raw ``(key, value)`` tuples) to the test's raw topic."""
     assert settings.kafka_bootstrap is not None
-    topic = Topics(settings.topic_prefix).raw_articles
+    topic = Topics(settings.kafka.topic_prefix).raw_articles
 
     async def go() -> None:
         async with ArticlePublisher(settings.kafka_bootstrap or "", topic) as pub:
@@ -147,7 +147,7 @@ def test_2000_articles_give_exactly_2000_score_rows_and_exact_aggregates(
         assert versions == ["e2e-v1"]
         assert conn.execute(text("SELECT sum(n) FROM agg_topic WHERE topic = -1")).scalar_one() == 2000
 
-    topic = Topics(stack_settings.topic_prefix).scored_articles
+    topic = Topics(stack_settings.kafka.topic_prefix).scored_articles
     scored = asyncio.run(read_topic(stack_settings.kafka_bootstrap or "", topic, expect=2000))
     records = [ScoredArticleRecord.from_bytes(r.value) for r in scored]
     assert {r.article_id for r in records} == set(ids)
@@ -226,7 +226,7 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_rest_is_scored(
     assert n == len(ids), worker.log_tail()
     assert_exactly_once(db_engine, ids)
 
-    topics = Topics(stack_settings.topic_prefix)
+    topics = Topics(stack_settings.kafka.topic_prefix)
     letters = asyncio.run(read_topic(stack_settings.kafka_bootstrap or "", topics.dead_letters, expect=30))
     assert len(letters) == 30
     originals = dict(bad)
@@ -249,7 +249,7 @@ def test_hot_reload_switches_model_between_batches_without_losing_articles(
 ) -> None:
     articles = make_articles(400, seed=5)
     ids = [a.id for a in articles]
-    worker = spawn(options=["--reload-interval", "0.5"])
+    worker = spawn(options=["--reload-interval", "500ms"])
     publisher = publish_in_background(stack_settings, articles, rate=20.0)
     before = wait_for_scores(db_engine, ids, 100, timeout_s=WAIT_S, alive=lambda: worker.alive)
     assert before >= 100, worker.log_tail()
@@ -278,9 +278,8 @@ def test_postgres_down_for_20_s_mid_stream_loses_nothing(
         _env_file=None,  # type: ignore[call-arg]  # pydantic-settings init option
         data_dir=tmp_path / "pg",
         kafka_bootstrap=embedded_stack.kafka_bootstrap,
-        embedded_pg_port=free_port(),
-        topic_prefix=f"t{uuid.uuid4().hex[:12]}",
-        topic_partitions=2,
+        embedded={"pg_port": free_port()},
+        kafka={"topic_prefix": f"t{uuid.uuid4().hex[:12]}", "topic_partitions": 2},
     )
     stack = EmbeddedStack(pg, pg_options=("fsync=off", "synchronous_commit=off"))
     info = stack.start()
@@ -288,13 +287,13 @@ def test_postgres_down_for_20_s_mid_stream_loses_nothing(
     worker: WorkerProcess | None = None
     try:
         upgrade(info.database_url)
-        create_topics(embedded_stack.kafka_bootstrap, Topics(pg.topic_prefix).all(), 2)
+        create_topics(embedded_stack.kafka_bootstrap, Topics(pg.kafka.topic_prefix).all(), 2)
         promote_version(engine, model_v1, tmp_path / "store")
         settings = pg.model_copy(update={"database_url": SecretStr(info.database_url)})
         worker = WorkerProcess(
             info.database_url,
             embedded_stack.kafka_bootstrap,
-            pg.topic_prefix,
+            pg.kafka.topic_prefix,
             data_dir=tmp_path / "w",
             log_path=tmp_path / "w.log",
             options=WORKER_OPTIONS,

@@ -17,7 +17,7 @@ from finsent.alerts.service import build_engine
 from finsent.cli import app
 from finsent.core.records import AlertRecord
 from finsent.core.settings import Settings
-from finsent.storage import alerts_repo
+from finsent.storage import alerts_repo, scope_sums, webhooks_repo
 from finsent.storage.aggregates import refresh_buckets
 from finsent.storage.schema import Article, Score
 
@@ -33,11 +33,27 @@ def _article(i: int, minute: int, source: str, ticker: str, sentiment: str, topi
     aid = f"a{i}"
     score = {"negative": -0.9, "neutral": 0.0, "positive": 0.8}[sentiment]
     published = T + timedelta(minutes=minute)
-    art = {"id": aid, "source_id": source, "url": f"https://n.test/{aid}", "title": f"title {aid}",
-           "published_at": published, "content_hash": aid, "tickers": [ticker]}  # fmt: skip
-    sc = {"article_id": aid, "model_version": "m1", "topic": topic, "topic_label": str(topic),
-          "topic_probs": [0.05] * 20, "sentiment": sentiment, "sentiment_probs": [0.3, 0.4, 0.3],
-          "score": score, "confidence": 0.9, "published_at": published}  # fmt: skip
+    art = {
+        "id": aid,
+        "source_id": source,
+        "url": f"https://n.test/{aid}",
+        "title": f"title {aid}",
+        "published_at": published,
+        "content_hash": aid,
+        "tickers": [ticker],
+    }
+    sc = {
+        "article_id": aid,
+        "model_version": "m1",
+        "topic": topic,
+        "topic_label": str(topic),
+        "topic_probs": [0.05] * 20,
+        "sentiment": sentiment,
+        "sentiment_probs": [0.3, 0.4, 0.3],
+        "score": score,
+        "confidence": 0.9,
+        "published_at": published,
+    }
     return art, sc
 
 
@@ -72,15 +88,15 @@ def test_scope_totals_first_window(
     seeded: Engine, kind: str, values: list[str] | None, expected: dict[str, tuple[int, int]]
 ) -> None:
     with seeded.connect() as conn:
-        got = alerts_repo.scope_totals(conn, kind, T, T + timedelta(minutes=15), values)
+        got = scope_sums.scope_totals(conn, kind, T, T + timedelta(minutes=15), values)
     assert {v: (int(c["n"]), int(c["n_negative"])) for v, c in got.items()} == expected
 
 
 def test_scope_series_and_top_articles(seeded: Engine) -> None:
     with seeded.connect() as conn:
-        series = alerts_repo.scope_series(conn, "entity", T, timedelta(minutes=15), 2, ["AAA"])
-        top = alerts_repo.top_articles(conn, "entity", "AAA", T, T + timedelta(minutes=30), limit=2)
-        by_source = alerts_repo.top_articles(
+        series = scope_sums.scope_series(conn, "entity", T, timedelta(minutes=15), 2, ["AAA"])
+        top = scope_sums.top_articles(conn, "entity", "AAA", T, T + timedelta(minutes=30), limit=2)
+        by_source = scope_sums.top_articles(
             conn, "source", "blog", T, T + timedelta(minutes=30), order="positive"
         )
     assert {i: int(c["n"]) for i, c in series["AAA"].items()} == {0: 2, 1: 2}
@@ -94,8 +110,9 @@ def test_source_scope_rule_fires_on_the_real_database(seeded: Engine) -> None:
     assert [(e.event, e.state.scope_value) for e in events] == [("opened", "wire"), ("resolved", "wire")]
 
 
-def test_alert_events_are_published_to_the_alerts_topic(seeded: Engine, topic_factory: Callable[..., str],
-                                                       embedded_stack: object) -> None:  # fmt: skip
+def test_alert_events_are_published_to_the_alerts_topic(
+    seeded: Engine, topic_factory: Callable[..., str], embedded_stack: object
+) -> None:
     from kafka import KafkaConsumer, TopicPartition
 
     topic = topic_factory()
@@ -120,8 +137,12 @@ def test_alert_events_are_published_to_the_alerts_topic(seeded: Engine, topic_fa
 def _env(settings: Settings) -> dict[str, str]:
     url = settings.database_url.get_secret_value()  # type: ignore[union-attr]
     # a wide terminal so rich does not wrap the table
-    return {"FINSENT_DATABASE_URL": url, "FINSENT_DATA_DIR": str(settings.data_dir),
-            "FINSENT_KAFKA_BOOTSTRAP": "", "COLUMNS": "200"}  # fmt: skip
+    return {
+        "FINSENT_DATABASE_URL": url,
+        "FINSENT_DATA_DIR": str(settings.data_dir),
+        "FINSENT_KAFKA_BOOTSTRAP": "",
+        "COLUMNS": "200",
+    }
 
 
 def test_cli_list_shows_failed_deliveries_and_ack(
@@ -140,12 +161,18 @@ def test_cli_list_shows_failed_deliveries_and_ack(
             "value": 0.9,
         }
         alert_id = alerts_repo.insert_alert(conn, values)
-        sub = alerts_repo.add_subscription(conn, "http://127.0.0.1:9/hook", "x")
-        delivery = alerts_repo.enqueue_delivery(conn, sub, alert_id, "opened", {})
-        alerts_repo.record_attempt(
-            conn, delivery, attempt=6, at=T, status_code=None, error="ConnectError: refused",
-            duration_ms=1.0, outcome="failed",
-        )  # fmt: skip
+        sub = webhooks_repo.add_subscription(conn, "http://127.0.0.1:9/hook", "x")
+        delivery = webhooks_repo.enqueue_delivery(conn, sub, alert_id, "opened", {})
+        webhooks_repo.record_attempt(
+            conn,
+            delivery,
+            attempt=6,
+            at=T,
+            status_code=None,
+            error="ConnectError: refused",
+            duration_ms=1.0,
+            outcome="failed",
+        )
     env = _env(settings_factory())
     runner = CliRunner()
     listed = runner.invoke(app, ["alerts", "list"], env=env)
@@ -163,14 +190,21 @@ def test_cli_list_shows_failed_deliveries_and_ack(
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("rules:\n  - {id: a, kind: wobble, scope: {kind: all}, window: 15m}\n",
-         "unknown rule kind 'wobble'"),
-        ("rules:\n  - {id: b, kind: negative_surge, scope: {kind: all}, window: -15m}\n",
-         "window: must be a positive"),
-        ("rules:\n  - {id: c, kind: negative_surge, scope: {kind: topic, value: Horoscopes}, window: 15m}\n",
-         "unknown topic 'Horoscopes'"),
+        (
+            "rules:\n  - {id: a, kind: wobble, scope: {kind: all}, window: 15m}\n",
+            "unknown rule kind 'wobble'",
+        ),
+        (
+            "rules:\n  - {id: b, kind: negative_surge, scope: {kind: all}, window: -15m}\n",
+            "window: must be a positive",
+        ),
+        (
+            "rules:\n"
+            "  - {id: c, kind: negative_surge, scope: {kind: topic, value: Horoscopes}, window: 15m}\n",
+            "unknown topic 'Horoscopes'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_cli_rules_check_rejects_bad_files(tmp_path: Path, body: str, expected: str) -> None:
     path = tmp_path / f"{uuid.uuid4().hex}.yaml"
     path.write_text(body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -34,13 +35,18 @@ def test_watermark_follows_records_published_to_the_broker(
         await asyncio.sleep(6)  # the consumer joins its group and starts at the topic's end
         producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
         try:
-            for minutes in (10, 5, 0):
-                producer.send(topic, scored_record(newest - timedelta(minutes=minutes)))
-            producer.send(topic, b"garbage")  # ignored, does not stop the clock
-            producer.flush(10)
+            # The consumer starts at the end of the topic once it has joined its group, which can
+            # take longer than the sleep on a busy machine: send the batch again until it is seen.
+            async with asyncio.timeout(30):
+                while not stop.is_set():
+                    for minutes in (10, 5, 0):
+                        producer.send(topic, scored_record(newest - timedelta(minutes=minutes)))
+                    producer.send(topic, b"garbage")  # ignored, does not stop the clock
+                    producer.flush(10)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), 3)
         finally:
             producer.close()
-        await asyncio.wait_for(stop.wait(), 30)
         await task
 
     asyncio.run(scenario())

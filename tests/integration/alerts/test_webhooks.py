@@ -12,9 +12,9 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from finsent.alerts.signing import verify_signature
-from finsent.alerts.testing import WebhookReceiver
 from finsent.alerts.webhooks import DeliveryWorker, RetryPolicy
-from finsent.storage import alerts_repo
+from finsent.storage import alerts_repo, webhooks_repo
+from tests.support.webhook_receiver import WebhookReceiver
 
 FAST = RetryPolicy(max_attempts=3, base_delay_s=0.05, max_delay_s=0.1)
 NOW = datetime(2024, 3, 4, 12, tzinfo=UTC)
@@ -39,8 +39,8 @@ def _setup(engine: Engine, *urls: str, secret: str = "s3cret") -> int:
     with engine.begin() as conn:
         alert_id = _alert(conn)
         for url in urls:
-            sub = alerts_repo.add_subscription(conn, url, secret)
-            alerts_repo.enqueue_delivery(
+            sub = webhooks_repo.add_subscription(conn, url, secret)
+            webhooks_repo.enqueue_delivery(
                 conn, sub, alert_id, "opened", {"event": "opened", "alert": {"id": alert_id}}
             )
     return alert_id
@@ -51,7 +51,7 @@ def _drain(worker: DeliveryWorker, rounds: int = 40) -> None:
         for _ in range(rounds):
             await worker.run_once()
             with worker.engine.connect() as conn:
-                if not alerts_repo.list_deliveries(conn, status="pending"):
+                if not webhooks_repo.list_deliveries(conn, status="pending"):
                     return
             await asyncio.sleep(0.05)
 
@@ -81,7 +81,7 @@ def test_500_then_200_is_delivered_after_retries_with_attempts_logged(db_engine:
         _setup(db_engine, receiver.url)
         _drain(DeliveryWorker(db_engine, policy=RetryPolicy(max_attempts=5, base_delay_s=0.05), timeout_s=2))
     with db_engine.connect() as conn:
-        [delivery] = alerts_repo.list_deliveries(conn)
+        [delivery] = webhooks_repo.list_deliveries(conn)
     assert delivery["status"] == "delivered" and delivery["attempts"] == 3
     assert [a["status_code"] for a in delivery["attempt_log"]] == [500, 503, 200]
     assert delivery["attempt_log"][0]["error"].startswith("HTTP 500")
@@ -96,7 +96,7 @@ def test_receiver_down_fails_after_budget_others_unaffected(db_engine: Engine) -
         _drain(DeliveryWorker(db_engine, policy=FAST, timeout_s=1))
     assert len(alive.requests) == 1
     with db_engine.connect() as conn:
-        by_url = {d["url"]: d for d in alerts_repo.list_deliveries(conn)}
+        by_url = {d["url"]: d for d in webhooks_repo.list_deliveries(conn)}
         listed = alerts_repo.list_alerts(conn)
     assert by_url[dead]["status"] == "failed" and by_url[dead]["attempts"] == FAST.max_attempts
     assert "ConnectError" in by_url[dead]["last_error"]
@@ -132,11 +132,11 @@ def test_restart_resumes_pending_deliveries(db_engine: Engine) -> None:
         first = DeliveryWorker(db_engine, policy=RetryPolicy(max_attempts=4, base_delay_s=0.05), timeout_s=2)
         asyncio.run(first.run_once())  # one failed attempt, then the process "dies"
         with db_engine.connect() as conn:
-            [pending] = alerts_repo.list_deliveries(conn)
+            [pending] = webhooks_repo.list_deliveries(conn)
         assert pending["status"] == "pending" and pending["attempts"] == 1
         _drain(DeliveryWorker(db_engine, policy=RetryPolicy(max_attempts=4, base_delay_s=0.05), timeout_s=2))
     with db_engine.connect() as conn:
-        [done] = alerts_repo.list_deliveries(conn)
+        [done] = webhooks_repo.list_deliveries(conn)
     assert done["status"] == "delivered" and done["attempts"] == 2
 
 
@@ -145,7 +145,7 @@ def test_4xx_fails_at_once(db_engine: Engine) -> None:
         _setup(db_engine, receiver.url)
         _drain(DeliveryWorker(db_engine, policy=FAST, timeout_s=2))
     with db_engine.connect() as conn:
-        [delivery] = alerts_repo.list_deliveries(conn)
+        [delivery] = webhooks_repo.list_deliveries(conn)
     assert delivery["status"] == "failed" and delivery["attempts"] == 1 and len(receiver.requests) == 1
 
 
@@ -154,8 +154,9 @@ def test_cli_test_webhook(fmt: str) -> None:
     from finsent.cli import app
 
     with WebhookReceiver(secret="topsecret") as receiver:
-        result = CliRunner().invoke(app, ["alerts", "test-webhook", receiver.url, "--secret", "topsecret",
-                                          "--format", fmt])  # fmt: skip
+        result = CliRunner().invoke(
+            app, ["alerts", "test-webhook", receiver.url, "--secret", "topsecret", "--format", fmt]
+        )
     assert result.exit_code == 0, result.output
     assert "200" in result.output
     [req] = receiver.requests

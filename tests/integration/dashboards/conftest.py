@@ -6,18 +6,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from dashboards_seed import API_TOKEN, MODEL_VERSION, ScoredArticle, register_model, seed_demo
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from finsent.core.settings import Settings
 from finsent.dashboards.api import create_app
+from tests.support.dashboards_seed import API_TOKEN, MODEL_VERSION, ScoredArticle, register_model, seed_demo
 
 
 @pytest.fixture
 def client(db_engine: Engine, settings_factory: Callable[..., Settings]) -> Iterator[TestClient]:
     """A TestClient on a fresh app over the emptied schema."""
-    app = create_app(settings_factory(api_token=API_TOKEN), db_engine)
+    app = create_app(settings_factory(api={"token": API_TOKEN}), db_engine)
     with TestClient(app) as test_client:
         yield test_client
 

@@ -10,9 +10,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from dashboards_seed import AUTH, ScoredArticle
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect, text
+
+from tests.support.dashboards_seed import AUTH, ScoredArticle
 
 INJECTIONS = [
     "' OR '1'='1",

@@ -7,11 +7,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dashboards_seed import AUTH, MODEL_VERSION, ScoredArticle, insert_alert, insert_scored, register_model
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from finsent.models.labels import TOPIC_LABELS
+from tests.support.dashboards_seed import (
+    AUTH,
+    MODEL_VERSION,
+    ScoredArticle,
+    insert_alert,
+    insert_scored,
+    register_model,
+)
 
 
 def _ids(client: TestClient, **params: Any) -> list[str]:
@@ -140,9 +147,14 @@ def test_alerts_listing_filters_and_overlap(client: TestClient, db_engine: Engin
     now = datetime.now(UTC)
     live = insert_alert(db_engine, rule_id="surge", scope_value="5")
     old = insert_alert(
-        db_engine, rule_id="drop", status="resolved", scope_kind="entity", scope_value="AAPL",
-        opened_at=now - timedelta(days=2), resolved_at=now - timedelta(days=1),
-    )  # fmt: skip
+        db_engine,
+        rule_id="drop",
+        status="resolved",
+        scope_kind="entity",
+        scope_value="AAPL",
+        opened_at=now - timedelta(days=2),
+        resolved_at=now - timedelta(days=1),
+    )
     assert [a["id"] for a in client.get("/api/alerts").json()["items"]] == [live, old]
     assert [a["id"] for a in client.get("/api/alerts", params={"status": "resolved"}).json()["items"]] == [
         old

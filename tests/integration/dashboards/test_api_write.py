@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dashboards_seed import AUTH, ScoredArticle, insert_alert, insert_scored, register_model
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from finsent.storage.schema import Label, WebhookSubscription
+from tests.support.dashboards_seed import AUTH, ScoredArticle, insert_alert, insert_scored, register_model
 
 WRITES = [
     ("post", "/api/alerts/1/ack", {"by": "ana"}),
@@ -85,9 +85,10 @@ def test_labels_for_an_article_and_for_free_text(client: TestClient, db_engine: 
         db_engine, [ScoredArticle("Oil slumps on supply glut", datetime.now(UTC), topic=6)]
     )
     by_article = client.post(
-        "/api/labels", json={"article_id": aid, "topic": 6, "sentiment": "negative", "labeled_by": "ana"},
+        "/api/labels",
+        json={"article_id": aid, "topic": 6, "sentiment": "negative", "labeled_by": "ana"},
         headers=AUTH,
-    )  # fmt: skip
+    )
     assert by_article.status_code == 201
     assert by_article.json()["text"].startswith("Oil slumps on supply glut")
     free = client.post(

@@ -6,12 +6,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from dashboards_seed import MODEL_VERSION, insert_alert, insert_dead_letter, register_model, seed_demo
 from sqlalchemy import Engine, insert, text
 
 from finsent.dashboards.grafana_build import build_dashboards, iter_queries
 from finsent.dashboards.grafana_sql import expand_macros
 from finsent.storage.schema import WebhookDelivery, WebhookSubscription
+from tests.support.dashboards_seed import (
+    MODEL_VERSION,
+    insert_alert,
+    insert_dead_letter,
+    register_model,
+    seed_demo,
+)
 
 QUERIES = [
     (f"{uid}: {where}", sql)
@@ -31,9 +37,10 @@ def demo_data(db_engine: Engine, tmp_path: Path) -> datetime:
     insert_dead_letter(db_engine, at=now - timedelta(minutes=3))
     with db_engine.begin() as conn:
         sub = conn.execute(
-            insert(WebhookSubscription).values(url="http://127.0.0.1:9/h", secret="s" * 20)
+            insert(WebhookSubscription)
+            .values(url="http://127.0.0.1:9/h", secret="s" * 20)
             .returning(WebhookSubscription.id)
-        ).scalar_one()  # fmt: skip
+        ).scalar_one()
         conn.execute(insert(WebhookDelivery).values(subscription_id=sub, event="opened", payload={}))
         # One article still in the outbox, so the backlog panel has something to count.
         conn.execute(text("UPDATE articles SET emitted_at = NULL WHERE id = (SELECT min(id) FROM articles)"))

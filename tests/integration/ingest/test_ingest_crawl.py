@@ -15,8 +15,8 @@ from finsent.core.records import ArticleRecord
 from finsent.core.settings import Settings
 from finsent.ingest import OutboxPublisher, build_crawler, parse_sources
 from finsent.ingest.crawler import Crawler
-from finsent.ingest.publish import KafkaSender
 from finsent.storage.schema import Article, CrawlState, DeadLetter
+from finsent.stream.kafka import DeliveryGuarantees, Producer
 
 pytestmark = pytest.mark.integration
 
@@ -149,7 +149,7 @@ def test_crawl_publishes_each_story_once_and_unchanged_feeds_cost_a_304(
     embedded_stack: Any,
 ) -> None:
     _serve_everything(news_server)
-    settings = settings_factory(allow_private_addresses=True, user_agent="finsent-it/1.0")
+    settings = settings_factory(ingest={"allow_private_addresses": True, "user_agent": "finsent-it/1.0"})
     topic = topic_factory(partitions=2)
     crawler = _crawler(_sources(news_server), settings, db_engine, embedded_stack.kafka_bootstrap, topic)
     # wire and desk share the Apple story and the Tesla cluster: which one stores a story first is
@@ -209,12 +209,11 @@ def test_a_broker_that_is_down_loses_nothing(
     embedded_stack: Any,
 ) -> None:
     _serve_everything(news_server)
-    settings = settings_factory(allow_private_addresses=True)
+    settings = settings_factory(ingest={"allow_private_addresses": True})
     topic = topic_factory()
     crawler = _crawler(_sources(news_server), settings, db_engine, None, None)
-    crawler.publisher = OutboxPublisher(
-        db_engine, KafkaSender(f"127.0.0.1:{_closed_port()}", connect_timeout_s=1.0), topic
-    )
+    down = Producer(f"127.0.0.1:{_closed_port()}", guarantees=DeliveryGuarantees(connect_timeout_s=1.0))
+    crawler.publisher = OutboxPublisher(db_engine, down, topic)
     try:
         report = crawler.crawl_once()
     finally:
@@ -223,7 +222,7 @@ def test_a_broker_that_is_down_loses_nothing(
     assert report.published.published == 0 and "unreachable" in (report.published.error or "")
     assert _count(db_engine, Article.emitted_at.is_(None)) == 6
 
-    back = OutboxPublisher(db_engine, KafkaSender(embedded_stack.kafka_bootstrap), topic)
+    back = OutboxPublisher(db_engine, Producer(embedded_stack.kafka_bootstrap), topic)
     try:
         assert back.publish_pending().published == 6
         assert back.pending() == 0
@@ -250,7 +249,9 @@ def test_a_slow_source_times_out_and_is_retried_later_while_others_continue(
             ],
         }
     )
-    crawler = _crawler(sources, settings_factory(allow_private_addresses=True), db_engine, None, None)
+    crawler = _crawler(
+        sources, settings_factory(ingest={"allow_private_addresses": True}), db_engine, None, None
+    )
     try:
         started = time.monotonic()
         first = {s.source_id: s for s in crawler.crawl_once().sources}
@@ -291,7 +292,9 @@ def test_hostile_responses_are_counted_and_dead_lettered(
             ],
         }
     )
-    crawler = _crawler(sources, settings_factory(allow_private_addresses=True), db_engine, None, None)
+    crawler = _crawler(
+        sources, settings_factory(ingest={"allow_private_addresses": True}), db_engine, None, None
+    )
     try:
         report = {s.source_id: s for s in crawler.crawl_once().sources}
     finally:
@@ -327,7 +330,7 @@ def test_a_restarted_crawler_does_not_store_or_publish_again(
             "sources": [{"id": "plain", "kind": "rss", "url": f"{news_server.base}/plain.xml"}],
         }
     )
-    settings = settings_factory(allow_private_addresses=True)
+    settings = settings_factory(ingest={"allow_private_addresses": True})
     for expected_new, expected_dupes in ((2, 0), (0, 2)):  # second round: a new process on the same database
         crawler = _crawler(sources, settings, db_engine, None, None)
         try:
@@ -352,7 +355,9 @@ def test_feed_entries_can_be_enriched_with_their_article_page(
             "sources": [{"id": "rich", "kind": "rss", "url": f"{b}/short.xml", "fetch_articles": True}],
         }
     )
-    crawler = _crawler(sources, settings_factory(allow_private_addresses=True), db_engine, None, None)
+    crawler = _crawler(
+        sources, settings_factory(ingest={"allow_private_addresses": True}), db_engine, None, None
+    )
     try:
         (summary,) = crawler.crawl_once().sources
         (again,) = crawler.crawl_once().sources

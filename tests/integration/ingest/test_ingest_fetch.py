@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 from ingest_news_server import NewsServer
@@ -32,7 +33,7 @@ def _policy(**overrides: object) -> FetchPolicy:
         "backoff_base_s": 0.01,
         "backoff_max_s": 0.05,
     }
-    return FetchPolicy(**{**base, **overrides})  # type: ignore[arg-type]
+    return replace(FetchPolicy.default(), **{**base, **overrides})  # type: ignore[arg-type]
 
 
 def test_user_agent_and_robots(news_server: NewsServer) -> None:

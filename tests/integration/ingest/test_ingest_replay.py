@@ -154,10 +154,10 @@ def cli_env(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("FINSENT_DATABASE_URL", embedded_stack.database_url)
     monkeypatch.setenv("FINSENT_KAFKA_BOOTSTRAP", embedded_stack.kafka_bootstrap)
-    monkeypatch.setenv("FINSENT_TOPIC_PREFIX", prefix)
-    monkeypatch.setenv("FINSENT_TOPIC_PARTITIONS", "1")
+    monkeypatch.setenv("FINSENT_KAFKA__TOPIC_PREFIX", prefix)
+    monkeypatch.setenv("FINSENT_KAFKA__TOPIC_PARTITIONS", "1")
     monkeypatch.setenv("FINSENT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("FINSENT_ALLOW_PRIVATE_ADDRESSES", "true")
+    monkeypatch.setenv("FINSENT_INGEST__ALLOW_PRIVATE_ADDRESSES", "true")
     return Settings.load()
 
 
@@ -184,7 +184,7 @@ def test_cli_crawl_once_replay_and_sources(
     assert "crawl summary" in result.output and "published:" in result.output
     stored = _count(db_engine)
     assert stored > 0 and f"published: {stored}" in result.output
-    topic = Topics(cli_env.topic_prefix).raw_articles
+    topic = Topics(cli_env.kafka.topic_prefix).raw_articles
     assert len(consume(embedded_stack.kafka_bootstrap, topic, want=stored)) == stored
 
     corpus = tmp_path / "demo.jsonl"

@@ -29,8 +29,8 @@ def test_sigterm_stops_the_crawler_gracefully(tmp_path: Path, embedded_stack: An
         **os.environ,
         "FINSENT_DATABASE_URL": embedded_stack.database_url,
         "FINSENT_KAFKA_BOOTSTRAP": embedded_stack.kafka_bootstrap,
-        "FINSENT_TOPIC_PREFIX": f"t{time.monotonic_ns()}",
-        "FINSENT_TOPIC_PARTITIONS": "1",
+        "FINSENT_KAFKA__TOPIC_PREFIX": f"t{time.monotonic_ns()}",
+        "FINSENT_KAFKA__TOPIC_PARTITIONS": "1",
         "FINSENT_DATA_DIR": str(tmp_path / "data"),
     }
     finsent = shutil.which("finsent") or str(Path(sys.executable).with_name("finsent"))

@@ -6,16 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from finsent.models.exceptions import RegistryError
-from finsent.models.registry import (
-    DEFAULT_MODEL_DIR,
-    ModelRegistry,
-    ensure_default_registered,
-    set_index_factory,
-)
-from finsent.storage.model_registry import SqlModelIndex
+from finsent.models.registry import DEFAULT_MODEL_DIR, ModelRegistry, ensure_default_registered
+from finsent.storage import model_versions
+from finsent.storage.model_versions import SqlModelIndex
 
 
 def _fake_version(root: Path, version: str) -> Path:
@@ -73,13 +69,34 @@ def test_metrics_are_stored(db_engine: Engine, tmp_path: Path) -> None:
     assert rec.metrics["sentiment:valid.csv"] == {"accuracy": 0.9}
 
 
-def test_ensure_default_registered_with_an_engine(db_engine: Engine, tmp_path: Path) -> None:
-    set_index_factory(SqlModelIndex)
+def test_ensure_default_registered_on_the_sql_index(db_engine: Engine, tmp_path: Path) -> None:
     store = tmp_path / "store"
-    first: Any = ensure_default_registered(db_engine, store)
+    first: Any = ensure_default_registered(ModelRegistry(SqlModelIndex(db_engine), store))
     assert first.status == "production"
     assert (Path(first.path) / "finsent_model.json").is_file()
     assert Path(first.path).parent == store.resolve()
-    assert ensure_default_registered(db_engine, store).version == first.version
+    assert ensure_default_registered(ModelRegistry(SqlModelIndex(db_engine), store)).version == first.version
     assert _production_rows(db_engine) == [first.version]
     assert DEFAULT_MODEL_DIR.is_dir()
+
+
+def test_production_lookups_agree(db_engine: Engine, tmp_path: Path) -> None:
+    # One lookup (storage.model_versions) answers the registry, the API's listing and inline queries.
+    reg = ModelRegistry(SqlModelIndex(db_engine), tmp_path / "store")
+    for v in ("p1", "p2", "p3"):
+        reg.register(_fake_version(tmp_path, v))
+    with db_engine.connect() as conn:
+        assert model_versions.production_version(conn) is None
+        assert model_versions.previous_production(conn) is None
+    reg.promote("p1")
+    reg.promote("p3")
+    with db_engine.connect() as conn:
+        row = model_versions.production_version(conn)
+        previous = model_versions.previous_production(conn)
+        inline = conn.execute(select(model_versions.production_version_subquery())).scalar()
+        listed = model_versions.list_models(conn)
+    production, before = reg.production(), reg.previous_production()
+    assert row is not None and production is not None and previous is not None and before is not None
+    assert row["version"] == inline == production.version == listed[0]["version"] == "p3"
+    assert previous["version"] == before.version == "p1"
+    assert set(row) == set(listed[0])

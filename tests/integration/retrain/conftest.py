@@ -104,7 +104,7 @@ class RetrainEnv:
             "FINSENT_KAFKA_BOOTSTRAP": s.kafka_bootstrap or "",
             "FINSENT_DATA_DIR": str(s.data_dir),
             "FINSENT_MODEL_STORE": str(s.model_store_dir),
-            "FINSENT_CPU_BACKEND": "fp32",
+            "FINSENT_MODELS__CPU_BACKEND": "fp32",
         }
 
 
@@ -114,9 +114,9 @@ def retrain_env(
 ) -> RetrainEnv:
     """A registry whose production version is the session's small model."""
     from finsent.models.registry import ModelRegistry
-    from finsent.storage.model_registry import SqlModelIndex
+    from finsent.storage.model_versions import SqlModelIndex
 
-    settings = settings_factory(model_store=tmp_path / "store", cpu_backend="fp32")
+    settings = settings_factory(model_store=tmp_path / "store", models={"cpu_backend": "fp32"})
     registry = ModelRegistry(SqlModelIndex(db_engine), settings.model_store_dir)
     registry.register(base_model_dir, notes="test base")
     registry.promote(BASE_VERSION)

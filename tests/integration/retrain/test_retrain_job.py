@@ -18,12 +18,12 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from finsent.alerts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
-from finsent.cli import retrain_cmd
+from finsent.cli import app
 from finsent.lifecycle import load_base_data, split_gold, validate_label
 from finsent.lifecycle.job import LOCK_KEY, RetrainJob
 from finsent.lifecycle.labeling import store_labels
 from finsent.models.inference import Classifier
-from finsent.storage import alerts_repo
+from finsent.storage import alerts_repo, webhooks_repo
 from tests.integration.retrain.conftest import BASE_DATA, BASE_VERSION, TEST_CONFIG, RetrainEnv, make_config
 from tests.integration.retrain.retrain_data import poisoned_labels, slang_labels, slang_probe
 
@@ -32,7 +32,8 @@ pytestmark = pytest.mark.slow
 
 def _add_labels(env: RetrainEnv, rows: list[dict[str, Any]]) -> None:
     labels = [validate_label(r, default_by="analyst") for r in rows]
-    assert store_labels(env.engine, labels).bad_rows == []
+    with env.engine.begin() as conn:
+        assert store_labels(conn=conn, rows=labels).bad_rows == []
 
 
 def _negative_share(model_dir: str | Path, texts: list[str]) -> float:
@@ -41,9 +42,7 @@ def _negative_share(model_dir: str | Path, texts: list[str]) -> float:
 
 
 def _cli() -> typer.Typer:
-    app = typer.Typer()
-    retrain_cmd.register(app)
-    return app
+    return app  # the real root app: its group runs each command in the application context
 
 
 def test_new_slang_is_learned_and_the_challenger_promoted(retrain_env: RetrainEnv) -> None:
@@ -110,8 +109,13 @@ def test_overlapping_triggers_make_one_run(retrain_env: RetrainEnv) -> None:
         release.wait(60)
         raise RuntimeError("stop here")
 
-    job = RetrainJob(retrain_env.settings, retrain_env.engine, make_config(), train_fn=blocking_train,
-                     alert_on_failure=False)  # fmt: skip
+    job = RetrainJob(
+        retrain_env.settings,
+        retrain_env.engine,
+        make_config(),
+        train_fn=blocking_train,
+        alert_on_failure=False,
+    )
     outcomes: list[Any] = []
     first = threading.Thread(target=lambda: outcomes.append(job.run("cron")))
     first.start()
@@ -140,7 +144,7 @@ def test_crash_mid_training_registers_nothing_alerts_and_next_run_works(
     retrain_env: RetrainEnv, webhook_receiver: Any
 ) -> None:
     with retrain_env.engine.begin() as conn:
-        alerts_repo.add_subscription(conn, webhook_receiver.url, "s3cret")
+        webhooks_repo.add_subscription(conn, webhook_receiver.url, "s3cret")
     _add_labels(retrain_env, slang_labels())
     store = retrain_env.settings.model_store_dir
 

@@ -11,21 +11,18 @@ import typer
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from finsent.cli import retrain_cmd
+from finsent.cli import app
 from finsent.core.settings import Settings
-from finsent.lifecycle import validate_label
-from finsent.lifecycle.labeling import label_queue, store_labels
-from finsent.models.registry import ModelRegistry
+from finsent.lifecycle import LabelError, UnknownArticleError, validate_label
+from finsent.lifecycle.labeling import label_queue, store_label, store_labels
 from finsent.storage import labels_repo, upsert_articles, upsert_scores
-from finsent.storage.model_registry import SqlModelIndex
+from finsent.storage.model_versions import SqlModelIndex
 
 NOW = datetime.now(UTC)
 
 
 def _cli() -> typer.Typer:
-    app = typer.Typer()
-    retrain_cmd.register(app)
-    return app
+    return app  # the real root app: its group runs each command in the application context
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -102,7 +99,8 @@ def test_python_api_stores_validated_labels(db_engine: Engine) -> None:
         ),
         validate_label({"text": "Bank fined by regulator", "sentiment": "bearish", "labeled_by": "x"}),
     ]
-    result = store_labels(db_engine, rows)
+    with db_engine.begin() as conn:
+        result = store_labels(conn=conn, rows=rows)
     assert len(result.stored) == 2 and result.bad_rows == []
     with db_engine.connect() as conn:
         stored = labels_repo.list_labels(conn)
@@ -157,13 +155,34 @@ def test_label_queue_proposes_unsure_and_disagreeing_articles(db_engine: Engine,
                 _score("stale", "v-new", [0.34, 0.33, 0.33]),
             ],
         )
-    store_labels(
-        db_engine, [validate_label({"article_id": "labeled", "sentiment": "neutral"}, default_by="a")]
-    )
-    registry = ModelRegistry(index, tmp_path)
-    proposals = label_queue(db_engine, registry, n=2, days=14, score_previous=False)
+    with db_engine.begin() as conn:
+        labeled = validate_label({"article_id": "labeled", "sentiment": "neutral"}, default_by="a")
+        store_labels(conn=conn, rows=[labeled])
+    with db_engine.connect() as conn:
+        queue = label_queue(conn=conn, days=14)
+    assert (queue.model_version, queue.previous_version) == ("v-new", "v-old")
+    proposals = [item.proposal for item in queue.items[:2]]
     # unsure: margin 0.05 -> priority 0.95; flip: total variation 0.85 between the two models.
     assert [p.article_id for p in proposals] == ["unsure", "flip"]
     assert "disagree" in proposals[1].reason and proposals[1].disagreement == pytest.approx(0.85)
-    everything = label_queue(db_engine, registry, n=10, days=14, score_previous=False)
-    assert {p.article_id for p in everything} == {"flip", "unsure", "sure"}
+    assert {item.proposal.article_id for item in queue.items} == {"flip", "unsure", "sure"}
+
+
+def test_one_label_rules_for_the_cli_and_the_api(db_engine: Engine) -> None:
+    # store_label (POST /api/labels) and store_labels (files, Python) reject the same labels.
+    with db_engine.begin() as conn:
+        upsert_articles(conn, [{**_article("blank", ""), "body": ""}, _article("a2", "Acme hires")])
+    with db_engine.begin() as conn:
+        stored = store_label(conn=conn, data={"article_id": "a2", "topic": 2, "labeled_by": "ann"})
+        assert stored["text"].startswith("Acme hires") and stored["origin"] == "api"
+        with pytest.raises(UnknownArticleError, match="nope"):
+            store_label(conn=conn, data={"article_id": "nope", "topic": 2, "labeled_by": "ann"})
+        with pytest.raises(LabelError, match="no text"):
+            store_label(conn=conn, data={"article_id": "blank", "topic": 2, "labeled_by": "ann"})
+        ids = enumerate(["nope", "blank"], start=2)
+        rows = [validate_label({"article_id": a, "topic": 2}, default_by="x", line=i) for i, a in ids]
+        bad = store_labels(conn=conn, rows=rows).bad_rows
+    assert [(b.line, b.reason) for b in bad] == [
+        (2, "unknown article_id 'nope'"),
+        (3, "the article has no text to label"),
+    ]

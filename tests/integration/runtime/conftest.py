@@ -34,7 +34,7 @@ def make_stack(pg_template: Path, tmp_path: Path) -> Iterator[Callable[..., Embe
 
     def make(seed: bool = True, tansu_bin: Path | None = None, **overrides: object) -> EmbeddedStack:
         data_dir = tmp_path / f"data{len(made)}"
-        settings = Settings(_env_file=None, data_dir=data_dir, startup_timeout_s=30, **overrides)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, data_dir=data_dir, startup_timeout="30s", **overrides)  # type: ignore[call-arg]
         stack = EmbeddedStack(settings, tansu_bin=tansu_bin, pg_options=FAST)
         if seed:
             data_dir.mkdir(parents=True)

@@ -33,7 +33,7 @@ def cli_env(tmp_path: Path, pg_template: Path) -> Iterator[dict[str, str]]:
     shutil.copytree(pg_template, data_dir / "postgres", symlinks=True)
     shutil.copystat(pg_template, data_dir / "postgres")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FINSENT_")}
-    env |= {"FINSENT_DATA_DIR": str(data_dir), "FINSENT_STARTUP_TIMEOUT_S": "30", "COLUMNS": "200"}
+    env |= {"FINSENT_DATA_DIR": str(data_dir), "FINSENT_STARTUP_TIMEOUT": "30s", "COLUMNS": "200"}
     yield env
     EmbeddedStack(Settings(_env_file=None, data_dir=data_dir)).stop(timeout_s=5)  # type: ignore[call-arg]
 
@@ -47,7 +47,7 @@ def test_up_status_down_up_keeps_the_data(cli_env: dict[str, str]) -> None:
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
         taken = blocker.getsockname()[1]
-        up = _finsent("up", env=cli_env | {"FINSENT_EMBEDDED_KAFKA_PORT": str(taken)})
+        up = _finsent("up", env=cli_env | {"FINSENT_EMBEDDED__KAFKA_PORT": str(taken)})
     assert up.returncode == 0, up.stderr
     assert f"broker port {taken} is taken; using" in up.stdout
     assert "schema at revision" in up.stdout

@@ -97,7 +97,7 @@ def test_taken_configured_port_is_replaced_and_reported(make_stack: Callable[...
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
         taken = blocker.getsockname()[1]
-        info = make_stack(embedded_pg_port=taken).start()
+        info = make_stack(embedded={"pg_port": taken}).start()
 
     assert f"PostgreSQL port {taken} is taken" in " ".join(info.notes)
     assert f":{taken}/" not in info.database_url

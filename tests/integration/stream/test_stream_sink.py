@@ -13,10 +13,10 @@ from sqlalchemy import Engine, text
 
 from finsent.storage.aggregates import aggregate_mismatches, rebuild_all, refresh_buckets
 from finsent.storage.db import make_engine
-from finsent.stream.harness import make_articles
 from finsent.stream.messages import DeadLetter, InboundMessage
 from finsent.stream.metrics import StreamMetrics
 from finsent.stream.sink import ScoredItem, ScoreSink
+from tests.support.stream_harness import make_articles
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "stream"))
 from tests_stream_fakes import FakeScore

@@ -18,8 +18,9 @@ rules:
 def test_quality_report_counts_false_alerts_and_detection_delay() -> None:
     strong = Scenario("strong burst", "surge", "entity", 3.0, 30, 0.9)
     missing = Scenario("rule not loaded", "nope", "entity", 3.0, 30, 0.9)
-    report = measure(parse_rules(RULES), quiet_days=1, events_per_scenario=5, n_tickers=4,
-                     scenarios=(strong, missing))  # fmt: skip
+    report = measure(
+        parse_rules(RULES), quiet_days=1, events_per_scenario=5, n_tickers=4, scenarios=(strong, missing)
+    )
     quiet = report["quiet"]
     assert set(quiet["false_alerts"]) == {"surge"}
     assert quiet["total_per_day"] == quiet["false_alerts"]["surge"] / 1

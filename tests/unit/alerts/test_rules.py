@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from finsent.alerts.exceptions import RuleFileError
-from finsent.alerts.rules import NegativeSurgeRule, load_rules, parse_duration, parse_rules
+from finsent.alerts.rules import NegativeSurgeRule, load_rules, parse_rules
+from finsent.core.durations import parse_duration
 
 TOPICS = ["Analyst Update", "Fed / Central Banks", "Earnings"]
 
@@ -107,13 +108,21 @@ def test_missing_file_is_a_rule_file_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "minutes"),
-    [("15m", 15), ("2h", 120), ("7d", 7 * 1440), ("1w", 7 * 1440), (30, 30), ("120s", 2), (" 5 m ", 5)],
+    [("15m", 15), ("2h", 120), ("7d", 7 * 1440), ("1w", 7 * 1440), ("1.5h", 90), ("120s", 2), (" 5 m ", 5)],
 )
-def test_parse_duration(raw: object, minutes: int) -> None:
+def test_rule_durations_use_the_one_duration_syntax(raw: object, minutes: int) -> None:
     assert parse_duration(raw) == timedelta(minutes=minutes)
 
 
-@pytest.mark.parametrize("raw", ["", "m", "1.5h", "ten minutes", True, 1.5, None])
+@pytest.mark.parametrize("raw", ["", "m", "ten minutes", True, None])
 def test_parse_duration_rejects(raw: object) -> None:
     with pytest.raises(ValueError, match="expected a duration"):
         parse_duration(raw)
+
+
+@pytest.mark.parametrize("window", ["8", "30", "1.5"])
+def test_a_bare_number_window_is_rejected_with_the_units_to_add(window: str) -> None:
+    # `window: 8` once meant 8 minutes here and 8 seconds for `--event`: now it means nothing.
+    text = f"rules:\n  - {{id: a, kind: negative_surge, scope: {{kind: all}}, window: {window}}}\n"
+    with pytest.raises(RuleFileError, match=rf"window.*no unit: write {window}s or {window}m"):
+        parse_rules(text, topic_labels=TOPICS)

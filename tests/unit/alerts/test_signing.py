@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
 import pytest
 
 from finsent.alerts.signing import sign, signature_headers, verify_signature
 from finsent.alerts.webhooks import RetryPolicy, render_payload, subscription_matches
+from finsent.core.alerts import AlertPayload
 
 BODY = b'{"event":"opened","alert":{"id":1}}'
 NOW = 1_712_345_678.0
@@ -50,7 +52,24 @@ def test_rotated_secrets_any_signature_matches() -> None:
     assert verify_signature("old", str(int(NOW)), BODY.decode(), both, now=NOW)
 
 
-ALERT = {"rule_id": "r1", "severity": "warning", "scope": {"kind": "entity", "value": "TSLA"}}
+T = datetime(2024, 5, 6, 9, tzinfo=UTC)
+ROW = {
+    "id": 7,
+    "rule_id": "r1",
+    "kind": "threshold",
+    "scope_kind": "entity",
+    "scope_value": "TSLA",
+    "severity": "warning",
+    "status": "open",
+    "opened_at": T,
+    "window_start": T,
+    "window_end": T,
+    "value": 0.8,
+    "baseline": 0.2,
+    "statistic": None,
+    "details": {"checked_until": T.isoformat()},
+}
+ALERT = AlertPayload.from_row(ROW)
 
 
 @pytest.mark.parametrize(
@@ -86,10 +105,45 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
 
 
 def test_slack_payload_has_text_and_article_links() -> None:
-    alert = {**ALERT, "value": 0.8, "baseline": 0.2, "top_articles": [
-        {"title": "Recall", "url": "https://x.test/a", "score": -0.9}]}  # fmt: skip
+    top = [{"title": "Recall", "url": "https://x.test/a", "score": -0.9}]
+    alert = AlertPayload.from_row({**ROW, "details": {**ROW["details"], "top_articles": top}})
     slack = render_payload("slack", "opened", alert)
     assert "r1 opened" in slack["text"] and "TSLA" in slack["text"]
     assert "<https://x.test/a|Recall>" in slack["blocks"][1]["text"]["text"]
     plain = render_payload("json", "opened", alert)
-    assert plain["alert"] is alert and plain["top_articles"][0]["title"] == "Recall"
+    assert plain["alert"] == alert.webhook_alert() and plain["top_articles"][0]["title"] == "Recall"
+
+
+def test_webhook_alert_keeps_the_wire_shape() -> None:
+    top = [{"title": "Recall", "url": None, "score": -0.9}]
+    details = {**ROW["details"], "top_articles": top}
+    alert = AlertPayload.from_row({**ROW, "details": details}, description="d")
+    assert render_payload("json", "opened", alert) == {
+        "event": "opened",
+        "alert": {
+            "id": 7,
+            "rule_id": "r1",
+            "kind": "threshold",
+            "description": "d",
+            "severity": "warning",
+            "status": "open",
+            "scope": {"kind": "entity", "value": "TSLA"},
+            "opened_at": T.isoformat(),
+            "window_start": T.isoformat(),
+            "window_end": T.isoformat(),
+            "value": 0.8,
+            "baseline": 0.2,
+            "statistic": None,
+            "details": {"checked_until": T.isoformat()},
+            "top_articles": top,
+        },
+        "top_articles": top,
+    }
+    record = alert.to_record("opened", at=T)
+    assert (record.alert_id, record.rule_kind, record.scope_value) == (7, "threshold", "TSLA")
+    assert record.value == 0.8 and record.at == T
+    assert record.details == {
+        "status": "open",
+        "details": {"checked_until": T.isoformat()},
+        "top_articles": top,
+    }

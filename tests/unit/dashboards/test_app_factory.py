@@ -17,8 +17,8 @@ from finsent.dashboards.api.health import CachedProbe, tcp_probe
 
 @pytest.mark.parametrize("token", [None, "", "   "])
 def test_app_refuses_to_start_without_a_token(token: Any) -> None:
-    settings = Settings(_env_file=None, api_token=None if token is None else SecretStr(token))  # type: ignore[call-arg]
-    with pytest.raises(ConfigError, match="FINSENT_API_TOKEN"):
+    settings = Settings(_env_file=None, api={"token": None if token is None else SecretStr(token)})  # type: ignore[call-arg]
+    with pytest.raises(ConfigError, match="FINSENT_API__TOKEN"):
         create_app(settings, create_engine("postgresql+psycopg://u@127.0.0.1:1/x"))
 
 
@@ -48,8 +48,11 @@ def test_tcp_probe_tells_a_listening_port_from_a_closed_one() -> None:
 @pytest.mark.parametrize(
     ("literal", "whitelist"),
     [
-        ("finsent.dashboards.api.routes_articles.ArticleSort", "finsent.storage.api_queries.ARTICLE_SORTS"),
-        ("finsent.dashboards.api.routes_alerts.AlertSort", "finsent.storage.api_admin_queries.ALERT_SORTS"),
+        (
+            "finsent.dashboards.api.routes_articles.ArticleSort",
+            "finsent.storage.article_queries.ARTICLE_SORTS",
+        ),
+        ("finsent.dashboards.api.routes_alerts.AlertSort", "finsent.storage.alerts_repo.ALERT_SORTS"),
     ],
 )
 def test_sort_parameters_accept_exactly_the_storage_whitelist(literal: str, whitelist: str) -> None:
@@ -63,16 +66,12 @@ def test_sort_parameters_accept_exactly_the_storage_whitelist(literal: str, whit
 
 
 def test_cli_api_exits_2_naming_the_missing_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    import typer
     from typer.testing import CliRunner
 
-    from finsent.cli import api_cmd
+    from finsent.cli import app
 
     monkeypatch.chdir(tmp_path)  # no .env / finsent.toml from the checkout
-    monkeypatch.delenv("FINSENT_API_TOKEN", raising=False)
-    app = typer.Typer()
-    api_cmd.register(app)
-    app.command("noop")(lambda: None)  # a group, so `api` is a sub-command
+    monkeypatch.delenv("FINSENT_API__TOKEN", raising=False)
     result = CliRunner().invoke(app, ["api"])
     assert result.exit_code == 2
-    assert "FINSENT_API_TOKEN" in result.output
+    assert "FINSENT_API__TOKEN" in result.output

@@ -63,3 +63,9 @@ def test_unknown_macros_and_variables_fail_loudly(sql: str, message: str) -> Non
 )
 def test_parse_interval(raw: str, seconds: float) -> None:
     assert parse_interval(raw).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("raw", ["5", "'5'", "0s", "-1m", "'5m", "five minutes", ""])
+def test_parse_interval_rejects(raw: str) -> None:
+    with pytest.raises(PanelSqlError, match="not a Grafana interval"):
+        parse_interval(raw)

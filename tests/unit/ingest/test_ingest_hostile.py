@@ -29,10 +29,27 @@ NORMALIZER = Normalizer(EntityTagger(), detect_languages=False)
 GOOD_ITEM = "<item><title>{title}</title><link>{link}</link><description>{desc}</description>{date}</item>"
 junk_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=200)
 xml_fragments = st.sampled_from(
-    ["<", ">", "&", "&amp;", "&#0;", "&bogus;", "]]>", "<![CDATA[", "<script>alert(1)</script>", "\x00",
-     "\ufffe", "<item>", "</item>", "<title>", "</channel>", '<?xml version="1.0" encoding="latin-1"?>',
-     "\xe9", "\r\n"]
-)  # fmt: skip
+    [
+        "<",
+        ">",
+        "&",
+        "&amp;",
+        "&#0;",
+        "&bogus;",
+        "]]>",
+        "<![CDATA[",
+        "<script>alert(1)</script>",
+        "\x00",
+        "\ufffe",
+        "<item>",
+        "</item>",
+        "<title>",
+        "</channel>",
+        '<?xml version="1.0" encoding="latin-1"?>',
+        "\xe9",
+        "\r\n",
+    ]
+)
 
 
 def _rss(items: list[str], encoding: str = "utf-8") -> bytes:

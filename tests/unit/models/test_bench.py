@@ -12,8 +12,7 @@ from tests.unit.models.conftest import NEGATIVE, NEUTRAL, POSITIVE
 
 @pytest.mark.slow
 def test_bench_runs_every_method_on_the_same_texts(tiny_version: Path, tmp_path: Path) -> None:
-    from finsent.models.bench import run_inference_bench
-    from finsent.models.plots import plot_bench
+    from benchmarks.inference import plot_bench, run_inference_bench
 
     data = tmp_path / "sentiment.csv"
     labelled = [(t, "positive") for t in POSITIVE] + [(t, "negative") for t in NEGATIVE]

@@ -73,7 +73,7 @@ def test_finsent_eval_on_phrasebank(
     from finsent.cli import app
 
     monkeypatch.setenv("FINSENT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("FINSENT_CPU_BACKEND", "fp32")
+    monkeypatch.setenv("FINSENT_MODELS__CPU_BACKEND", "fp32")
     out = tmp_path / "eval"
     args = ["eval", "--data", str(_phrasebank(tmp_path)), "--model", str(tiny_version), "--out", str(out)]
     result = CliRunner().invoke(app, [*args, "--json"])
@@ -92,4 +92,5 @@ def test_finsent_eval_missing_file(tiny_version: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app, ["eval", "--data", str(tmp_path / "nope.txt"), "--model", str(tiny_version)]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 65  # EX_DATAERR: bad input data (finsent.cli.errors)
+    assert "error:" in result.output and "Traceback" not in result.output

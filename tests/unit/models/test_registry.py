@@ -55,19 +55,28 @@ def test_promote_and_rollback_keep_one_production(tmp_path: Path) -> None:
     assert {r.status for r in reg.list()} == {"production", "archived"}
 
 
-def test_engine_without_factory_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import finsent.models.registry as registry
+def test_previous_production_follows_promotions(tmp_path: Path) -> None:
+    reg = ModelRegistry(InMemoryIndex(), tmp_path / "store")
+    for v in ("v1", "v2"):
+        reg.register(_fake_version(tmp_path, v))
+    assert reg.production() is None and reg.previous_production() is None
+    reg.promote("v1")
+    assert [r.version for r in (reg.production(), reg.previous_production()) if r] == ["v1"]
+    reg.promote("v2")
+    assert [r.version for r in (reg.production(), reg.previous_production()) if r] == ["v2", "v1"]
 
-    monkeypatch.setattr(registry, "_index_factory", None)
-    with pytest.raises(RegistryError, match="set_index_factory"):
-        ModelRegistry(object(), tmp_path)
+
+def test_something_that_is_not_an_index_is_a_clear_error(tmp_path: Path) -> None:
+    # An engine (or anything else) is not an index: the caller builds SqlModelIndex(engine).
+    with pytest.raises(RegistryError, match=r"needs a RegistryIndex.*SqlModelIndex"):
+        ModelRegistry(object(), tmp_path)  # type: ignore[arg-type]  # the mistake under test
 
 
 def test_ensure_default_registered_is_idempotent(tmp_path: Path) -> None:
     assert (DEFAULT_MODEL_DIR / "finsent_model.json").is_file()
     index = InMemoryIndex()
-    first = ensure_default_registered(index, tmp_path / "store")
+    first = ensure_default_registered(ModelRegistry(index, tmp_path / "store"))
     assert first.status == "production"
-    again = ensure_default_registered(index, tmp_path / "store")
+    again = ensure_default_registered(ModelRegistry(index, tmp_path / "store"))
     assert again.version == first.version and len(index.rows) == 1
     shutil.rmtree(tmp_path / "store")

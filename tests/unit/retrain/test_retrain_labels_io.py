@@ -142,10 +142,23 @@ def test_hostile_csv_bodies_never_crash(tmp_path: Path, body: bytes) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(lines=st.lists(st.one_of(st.text(max_size=60), st.builds(json.dumps, st.dictionaries(
-    st.sampled_from(["text", "topic", "sentiment", "labeled_by", "article_id", "labeled_at"]),
-    st.one_of(st.none(), st.integers(-5, 30), st.text(max_size=20), st.booleans(), st.floats()),
-))), max_size=12))  # fmt: skip
+@given(
+    lines=st.lists(
+        st.one_of(
+            st.text(max_size=60),
+            st.builds(
+                json.dumps,
+                st.dictionaries(
+                    st.sampled_from(["text", "topic", "sentiment", "labeled_by", "article_id", "labeled_at"]),
+                    st.one_of(
+                        st.none(), st.integers(-5, 30), st.text(max_size=20), st.booleans(), st.floats()
+                    ),
+                ),
+            ),
+        ),
+        max_size=12,
+    )
+)
 def test_hostile_jsonl_never_crashes(tmp_path: Path, lines: list[str]) -> None:
     path = tmp_path / "hostile.jsonl"
     path.write_text("\n".join(x.replace("\n", " ").replace("\r", " ") for x in lines), encoding="utf-8")

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from finsent.cli.retrain_cmd import build_scheduler, standard_cron
 from finsent.core.errors import ConfigError
 from finsent.core.settings import Settings
 from finsent.lifecycle import RetrainConfig
 from finsent.lifecycle.job import config_from_settings
+from finsent.lifecycle.schedule import build_scheduler, next_run, standard_cron
 
 
 class _Job:
@@ -31,7 +31,9 @@ def _settings(**kw: Any) -> Settings:
 
 def test_scheduler_runs_the_job_on_the_configured_cron() -> None:
     job = _Job()
-    scheduler = build_scheduler(_settings(retrain_cron="30 3 * * 1-5"), job, blocking=False)
+    scheduler = build_scheduler(
+        job, cron=_settings(retrain={"cron": "30 3 * * 1-5"}).retrain.cron, blocking=False
+    )
     entry = scheduler.get_job("retrain")
     assert entry.max_instances == 1 and entry.coalesce is True
     after = datetime(2025, 6, 6, 4, 0, tzinfo=UTC)  # a Friday, after 03:30
@@ -41,15 +43,18 @@ def test_scheduler_runs_the_job_on_the_configured_cron() -> None:
 
 
 def test_default_schedule_is_nightly() -> None:
-    entry = build_scheduler(_settings(), _Job(), blocking=False).get_job("retrain")
+    scheduler = build_scheduler(_Job(), cron=_settings().retrain.cron, blocking=False)
+    entry = scheduler.get_job("retrain")
     after = datetime(2025, 6, 6, 12, 0, tzinfo=UTC)
     assert entry.trigger.get_next_fire_time(None, after) == datetime(2025, 6, 7, 2, 0, tzinfo=UTC)
+    upcoming = next_run(scheduler)
+    assert upcoming is not None and (upcoming.hour, upcoming.minute) == (2, 0)
 
 
 @pytest.mark.parametrize("cron", ["every night", "61 2 * * *", "* * *"])
 def test_bad_cron_is_a_config_error(cron: str) -> None:
-    with pytest.raises(ConfigError, match="retrain_cron"):
-        build_scheduler(_settings(retrain_cron=cron), _Job(), blocking=False)
+    with pytest.raises(ConfigError, match=r"FINSENT_RETRAIN__CRON \(retrain\.cron\)"):
+        build_scheduler(_Job(), cron=_settings(retrain={"cron": cron}).retrain.cron, blocking=False)
 
 
 def test_config_overrides_and_file(tmp_path: Path) -> None:
@@ -62,6 +67,23 @@ def test_config_overrides_and_file(tmp_path: Path) -> None:
     path.write_text(json.dumps({"learning_rate": 1}))
     with pytest.raises(ValueError, match="unknown retrain settings"):
         RetrainConfig.from_file(path)
+
+
+def test_retrain_settings_feed_the_run_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every retrain setting but the schedule is a RetrainConfig field (with_overrides rejects others).
+    names = set(Settings.model_fields["retrain"].annotation.model_fields) - {"cron"}  # type: ignore[union-attr]
+    assert names and names <= set(RetrainConfig.__dataclass_fields__)
+    monkeypatch.setenv("FINSENT_RETRAIN__EPOCHS", "5")
+    monkeypatch.setenv("FINSENT_RETRAIN__GOLD_SIZE", "300")
+    config = config_from_settings(Settings.load(_env_file=None))
+    assert (config.epochs, config.gold_size) == (5, 300)
+    assert config.replay_size == RetrainConfig().replay_size, "unset settings keep the job's default"
+
+
+def test_a_misspelt_retrain_setting_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINSENT_RETRAIN_EPOCH", "3")
+    with pytest.raises(ConfigError, match="FINSENT_RETRAIN_EPOCH"):
+        Settings.load(_env_file=None)
 
 
 def test_train_config_follows_the_production_version() -> None:

@@ -24,13 +24,14 @@ def _settings(**kw: object) -> Settings:
 
 
 def test_config_takes_settings_and_ignores_unset_overrides() -> None:
-    s = _settings(topic_prefix="acme", batch_size=16, batch_window_s=0.1, worker_concurrency=2, device="cpu")
+    s = _settings(
+        kafka={"topic_prefix": "acme"},
+        stream={"batch_size": 16, "batch_window": "100ms", "concurrency": 2},
+        models={"device": "cpu"},
+    )
+    s = s.override(stream={"batch_size": None, "concurrency": 3})  # how CLI options apply
     cfg = StreamConfig.from_settings(
-        s,
-        database_url="postgresql+psycopg://u@h/db",
-        kafka_bootstrap="h1:9092, h2:9093",
-        batch_size=None,
-        concurrency=3,
+        s, database_url="postgresql+psycopg://u@h/db", kafka_bootstrap="h1:9092, h2:9093"
     )
     assert (cfg.batch_size, cfg.batch_window_s, cfg.concurrency, cfg.device) == (16, 0.1, 3, "cpu")
     assert cfg.group_id == "acme-scoring"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from finsent.stream.bench import _steady_rate, percentiles
+from benchmarks.pipeline_stats import percentiles, steady_rate
 
 
 @pytest.mark.parametrize(
@@ -34,4 +34,4 @@ def test_steady_rate_ignores_the_ramp_and_the_tail() -> None:
     rows = [t0 + timedelta(seconds=i * 5) for i in range(10)]
     rows += [t0 + timedelta(seconds=100 + i / 10) for i in range(80)]
     rows += [t0 + timedelta(seconds=200 + i * 5) for i in range(10)]
-    assert _steady_rate(rows) == pytest.approx(10.0, rel=0.05)
+    assert steady_rate(rows) == pytest.approx(10.0, rel=0.05)

@@ -181,7 +181,11 @@ def insert_dead_letter(engine: Engine, *, at: datetime, stage: str = "stream") -
     with engine.begin() as conn:
         conn.execute(
             insert(DeadLetter).values(
-                stage=stage, source="finsent.raw-articles", error_type="SchemaError", error="bad json",
-                payload=b"{", created_at=at,
+                stage=stage,
+                source="finsent.raw-articles",
+                error_type="SchemaError",
+                error="bad json",
+                payload=b"{",
+                created_at=at,
             )
-        )  # fmt: skip
+        )

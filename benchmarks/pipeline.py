@@ -17,7 +17,6 @@ starts ``finsent worker`` processes, and measures in one run:
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import tempfile
 import time
@@ -30,22 +29,21 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, text
 
+from benchmarks.pipeline_stats import TARGET_P99_S, TARGET_RATIO, percentiles, render_table, steady_rate
 from finsent.core.records import ArticleRecord, ScoredArticleRecord
 from finsent.core.settings import Settings
 from finsent.stream.exceptions import ModelUnavailableError
-from finsent.stream.harness import (
+from finsent.stream.topics import Topics
+from tests.support.stream_harness import (
     ArticlePublisher,
     WorkerProcess,
     make_articles,
     promote_version,
     wait_for_scores,
 )
-from finsent.stream.topics import Topics
 
 __all__ = ["PipelineBenchConfig", "render_table", "run_pipeline_bench"]
 
-TARGET_RATIO = 0.8
-TARGET_P99_S = 2.0
 #: Texts of the full-speed set the standalone engine is timed on (before and after the pipeline).
 ENGINE_SAMPLE = 1500
 
@@ -65,18 +63,6 @@ class PipelineBenchConfig:
     concurrency: int = 1
     model_path: Path | None = None
     timeout_s: float = 900.0
-
-
-def percentiles(values: Sequence[float]) -> dict[str, float]:
-    """p50/p95/p99/max of ``values`` (nearest-rank), in the values' unit."""
-    if not values:
-        return {"p50": float("nan"), "p95": float("nan"), "p99": float("nan"), "max": float("nan")}
-    ordered = sorted(values)
-
-    def rank(p: float) -> float:
-        return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
-
-    return {"p50": rank(50), "p95": rank(95), "p99": rank(99), "max": ordered[-1]}
 
 
 def run_pipeline_bench(
@@ -106,7 +92,7 @@ def run_pipeline_bench(
         promote_version(engine, model_path, Path(tmp) / "models")
         prefix = f"bench{uuid.uuid4().hex[:10]}"
         topics = Topics(prefix)
-        create_topics(cfg.kafka_bootstrap, topics.all(), settings.topic_partitions)
+        create_topics(cfg.kafka_bootstrap, topics.all(), settings.kafka.topic_partitions)
         run_id = uuid.uuid4().hex[:6]
         warm = make_articles(max(2 * cfg.batch_size, 50), seed=11, prefix=f"w{run_id}-")
         full = make_articles(cfg.articles, seed=12, prefix=f"f{run_id}-")
@@ -117,8 +103,11 @@ def run_pipeline_bench(
         progress(f"  {engine_before:.1f} articles/s on {backend}")
 
         workers = [_worker(settings, cfg, db.url, prefix, Path(tmp), i) for i in range(cfg.workers)]
+
+        def alive() -> bool:
+            return any(w.alive for w in workers)
+
         try:
-            alive = lambda: any(w.alive for w in workers)  # noqa: E731
             progress(f"{cfg.workers} worker(s) starting; warm-up with {len(warm)} articles ...")
             asyncio.run(_publish(cfg.kafka_bootstrap, topics.raw_articles, warm))
             _must_all_score(engine, warm, cfg.timeout_s, alive, workers)
@@ -129,7 +118,7 @@ def run_pipeline_bench(
             _must_all_score(engine, full, cfg.timeout_s, alive, workers)
             stored = _scored_times(engine, [a.id for a in full])
             sustained = len(full) / max(1e-9, (max(stored) - t_first).total_seconds())
-            steady = _steady_rate(stored)
+            steady = steady_rate(stored)
             progress(f"  sustained {sustained:.1f} articles/s (steady state {steady:.1f})")
 
             rate = max(1.0, cfg.rate_fraction * sustained)
@@ -151,7 +140,7 @@ def run_pipeline_bench(
     lower = [v[0] for v in observed.values()]
     report: dict[str, Any] = {
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "device": settings.device, "backend": backend},
+        "machine": {"cpus": os.cpu_count(), "device": settings.models.device, "backend": backend},
         "config": {
             k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items() if k != "database_url"
         },
@@ -180,43 +169,6 @@ def run_pipeline_bench(
     return report
 
 
-def render_table(report: dict[str, Any]) -> Any:
-    """A rich table of the report."""
-    from rich.table import Table
-
-    table = Table(title="finsent bench pipeline", show_header=True)
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    full, fixed = report["full_speed"], report["fixed_rate"]
-    rows = [
-        ("machine", f"{report['machine']['cpus']} CPU, {report['machine']['backend']}"),
-        ("standalone engine (Classifier.predict)", f"{report['standalone_engine_articles_per_s']:.1f} art/s"),
-        (
-            f"pipeline sustained ({full['articles']} articles)",
-            f"{full['sustained_articles_per_s']:.1f} art/s",
-        ),
-        ("pipeline steady state (p10-p90 rows)", f"{full['steady_state_articles_per_s']:.1f} art/s"),
-        ("ratio to engine", f"{full['ratio_to_engine']:.1%}"),
-        ("fixed rate", f"{fixed['rate_articles_per_s']:.1f} art/s x {fixed['articles']}"),
-    ]
-    for label, key in (
-        ("committed", "latency_s_publish_to_row_committed"),
-        ("written", "latency_s_publish_to_row_written"),
-    ):
-        p = fixed[key]
-        rows.append(
-            (f"publish -> row {label} p50/p95/p99", f"{p['p50']:.3f} / {p['p95']:.3f} / {p['p99']:.3f} s")
-        )
-    for name, ok in report["targets"].items():
-        rows.append((f"target: {name}", "met" if ok else "NOT met"))
-    for label, value in rows:
-        table.add_row(label, value)
-    return table
-
-
-# --- pieces -------------------------------------------------------------------------------------
-
-
 class _ScratchDatabase:
     """A new database on the same server, migrated; dropped on exit."""
 
@@ -229,24 +181,23 @@ class _ScratchDatabase:
     def __enter__(self) -> _ScratchDatabase:
         from finsent.storage.db import make_engine, upgrade
 
-        admin = make_engine(self._admin_url, pool_size=1, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-        finally:
-            admin.dispose()
+        self._admin(f'CREATE DATABASE "{self.name}"')
         upgrade(self.url)
         self.engine = make_engine(self.url, pool_size=2)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.engine.dispose()
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def _admin(self, statement: str) -> None:
+        """Run one statement on the server's ``postgres`` database (outside a transaction)."""
         from finsent.storage.db import make_engine
 
-        self.engine.dispose()
         admin = make_engine(self._admin_url, pool_size=1, isolation_level="AUTOCOMMIT")
         try:
             with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+                conn.execute(text(statement))
         finally:
             admin.dispose()
 
@@ -276,9 +227,9 @@ def _standalone_rate(
 
     clf = Classifier.load(
         model_path,
-        device=settings.device,
-        cpu_backend=settings.cpu_backend,
-        max_length=settings.max_length,
+        device=settings.models.device,
+        cpu_backend=settings.models.cpu_backend,
+        max_length=settings.models.max_length,
         batch_size=batch_size,
     )
     texts = [compose_text(a.title, a.body) for a in articles]
@@ -303,7 +254,7 @@ def _worker(
             "--batch-size",
             str(cfg.batch_size),
             "--batch-window",
-            str(cfg.batch_window_s),
+            f"{cfg.batch_window_s}s",
             "--concurrency",
             str(cfg.concurrency),
             "--log-format",
@@ -341,14 +292,6 @@ _SCORED_AT = text("SELECT scored_at FROM scores WHERE article_id = ANY(:ids)").b
 def _scored_times(engine: Engine, ids: Sequence[str]) -> list[datetime]:
     with engine.connect() as conn:
         return [r[0] for r in conn.execute(_SCORED_AT, {"ids": list(ids)})]
-
-
-def _steady_rate(stored: Sequence[datetime]) -> float:
-    """Rows per second between the 10th and the 90th percentile row (no ramp-up, no tail)."""
-    ordered = sorted(stored)
-    lo, hi = len(ordered) // 10, (9 * len(ordered)) // 10 - 1
-    span = (ordered[hi] - ordered[lo]).total_seconds() if hi > lo else 0.0
-    return (hi - lo) / span if span > 0 else float("nan")
 
 
 async def _publish_and_observe(

@@ -1,5 +1,7 @@
 """Drive real scoring workers from outside: spawn ``finsent worker`` processes, publish articles,
-watch the score rows. Used by ``finsent bench pipeline`` and by the end-to-end tests.
+watch the score rows. Used by the end-to-end and stream tests, and by ``finsent bench pipeline``
+(``benchmarks/pipeline.py``): test support owns it because tests use all of it and the benchmark
+only runs from a source checkout, where ``tests/`` is present too.
 """
 
 from __future__ import annotations
@@ -124,10 +126,6 @@ class ArticlePublisher:
     async def __aexit__(self, *exc: object) -> None:
         await self._producer.stop()
 
-    async def send_raw(self, key: bytes | None, value: bytes | None) -> None:
-        """Publish raw bytes (e.g. a malformed message); waits for the acknowledgement."""
-        await self._producer.send_and_wait(self.topic, key=key, value=value)
-
     async def publish(
         self,
         records: Iterable[ArticleRecord | tuple[bytes | None, bytes | None]],
@@ -181,9 +179,9 @@ class WorkerProcess:
             **os.environ,
             "FINSENT_DATABASE_URL": self.database_url,
             "FINSENT_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
-            "FINSENT_TOPIC_PREFIX": self.topic_prefix,
+            "FINSENT_KAFKA__TOPIC_PREFIX": self.topic_prefix,
             "FINSENT_DATA_DIR": str(self.data_dir),
-            "FINSENT_METRICS_PORT": "0",
+            "FINSENT_STREAM__METRICS_PORT": "0",
             "HF_HUB_OFFLINE": "1",
             **self.env,
         }
@@ -309,7 +307,7 @@ def promote_version(engine: Engine, version_dir: str | Path, store_dir: str | Pa
         The promoted version id.
     """
     from finsent.models.registry import ModelRegistry
-    from finsent.storage.model_registry import SqlModelIndex
+    from finsent.storage.model_versions import SqlModelIndex
 
     registry = ModelRegistry(SqlModelIndex(engine), store_dir)
     record = registry.register(version_dir, copy=False)

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
+from finsent.models.inference import Score
 from finsent.storage.aggregates import aggregate_mismatches, rebuild_all, refresh_buckets
 from finsent.storage.db import make_engine
 from finsent.stream.messages import DeadLetter, InboundMessage
 from finsent.stream.metrics import StreamMetrics
 from finsent.stream.sink import ScoredItem, ScoreSink
 from tests.support.stream_harness import make_articles
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "stream"))
-from tests_stream_fakes import FakeScore
 
 T0 = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
 
@@ -29,7 +25,7 @@ def _items(n: int, *, version: str = "v1", prefix: str = "a", offset0: int = 0) 
     items = []
     for i, r in enumerate(records):
         sentiment = ("negative", "neutral", "positive")[i % 3]
-        score = FakeScore(
+        score = Score(
             i % 5, f"t{i % 5}", [0.05] * 20, sentiment, [0.2, 0.3, 0.5], (i % 3 - 1) * 0.5, 0.5, version
         )
         items.append(ScoredItem(InboundMessage("raw", 0, offset0 + i, r.id.encode(), r.to_bytes()), r, score))

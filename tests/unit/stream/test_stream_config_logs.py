@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from tests_stream_fakes import FakeScore
 
 from finsent.core.records import ArticleRecord, EntityMention, ScoredArticleRecord
 from finsent.core.settings import Settings
+from finsent.models.inference import Score
 from finsent.stream.config import StreamConfig
 from finsent.stream.logs import JsonFormatter, logging_config
 from finsent.stream.messages import InboundMessage
@@ -80,7 +80,7 @@ def test_rows_and_scored_record_carry_the_model_version_and_article_fields() -> 
         tickers=["AAPL"],
         entities=[EntityMention(ticker="AAPL", relevance=0.5)],
     )
-    score = FakeScore(2, "Earnings", [0.05] * 20, "positive", [0.1, 0.2, 0.7], 1.0000001, 0.7, "v9")
+    score = Score(2, "Earnings", [0.05] * 20, "positive", [0.1, 0.2, 0.7], 1.0000001, 0.7, "v9")
     item = ScoredItem(InboundMessage("raw", 0, 1, b"a1", b""), record, score)
     row = score_row(item, t)
     assert (row["article_id"], row["model_version"], row["published_at"]) == ("a1", "v9", t)

@@ -5,25 +5,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pytest
 
 from finsent.core.errors import BadDataError
+from finsent.models.inference import Score
 from finsent.stream.exceptions import ModelBrokenError, StreamError
 from finsent.stream.inference import CANARY_TEXT, ModelRunner
-
-
-@dataclass(frozen=True)
-class FakeScore:
-    topic: int
-    topic_label: str
-    topic_probs: list[float]
-    sentiment: str
-    sentiment_probs: list[float]
-    score: float
-    confidence: float
-    model_version: str
 
 
 class FakeClassifier:
@@ -36,7 +24,7 @@ class FakeClassifier:
         self.calls: list[int] = []
         self.threads: set[str] = set()
 
-    def predict(self, texts: Sequence[str]) -> list[FakeScore]:
+    def predict(self, texts: Sequence[str]) -> list[Score]:
         self.calls.append(len(texts))
         self.threads.add(threading.current_thread().name)
         if self.fail_all:
@@ -48,7 +36,7 @@ class FakeClassifier:
                 raise ValueError(f"cannot tokenise {t!r}")
         n = len(texts) - 1 if self.short else len(texts)
         return [
-            FakeScore(len(t) % 20, "x", [0.05] * 20, "neutral", [0.2, 0.6, 0.2], 0.0, 0.6, self.version)
+            Score(len(t) % 20, "x", [0.05] * 20, "neutral", [0.2, 0.6, 0.2], 0.0, 0.6, self.version)
             for t in texts[:n]
         ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from finsent.dashboards.exceptions import GrafanaPushError
+from finsent.dashboards.exceptions import GrafanaRefusedError, GrafanaUnreachableError
 
 __all__ = ["FOLDER_TITLE", "FOLDER_UID", "push_dashboards"]
 
@@ -33,7 +33,8 @@ def push_dashboards(
         Grafana's answer for each dashboard (uid, url, version, status).
 
     Raises:
-        GrafanaPushError: Grafana was unreachable, timed out, or refused a request.
+        GrafanaRefusedError: Grafana answered with an error (wrong token, no permission).
+        GrafanaUnreachableError: Grafana did not answer (refused connection, DNS, timeout).
     """
     from grafana_client.api import GrafanaApi
     from grafana_client.client import GrafanaException
@@ -51,13 +52,13 @@ def push_dashboards(
             }
             answers.append(api.dashboard.update_dashboard(payload))
     except GrafanaException as exc:
-        raise GrafanaPushError(f"Grafana at {url} refused the push: {exc}") from exc
+        raise GrafanaRefusedError(f"Grafana at {url} refused the push: {exc}") from exc
     except OSError as exc:  # connection refused, DNS, timeouts surface as OSError subclasses
-        raise GrafanaPushError(f"Grafana at {url} is unreachable: {exc}") from exc
+        raise GrafanaUnreachableError(f"Grafana at {url} is unreachable: {exc}") from exc
     except Exception as exc:
         # niquests' own connection errors are not OSErrors; keep the message, drop the noise.
         if type(exc).__module__.startswith(("niquests", "urllib3", "requests")):
-            raise GrafanaPushError(f"Grafana at {url} is unreachable: {exc}") from exc
+            raise GrafanaUnreachableError(f"Grafana at {url} is unreachable: {exc}") from exc
         raise
     return answers
 

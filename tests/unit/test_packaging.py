@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -53,21 +54,29 @@ def test_only_finsent_is_top_level_in_the_package_dir_mapping() -> None:
     )
 
 
+def _source_copy(dest: Path) -> Path:
+    """The checkout's files (tracked, or new and not ignored) copied to ``dest``: setuptools builds
+    in ``build/`` of its source tree, and a stale one there would leak deleted modules into the wheel."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    return dest
+
+
 @pytest.mark.slow
 def test_the_wheel_holds_only_the_finsent_namespace(tmp_path: Path) -> None:
+    source = _source_copy(tmp_path / "src")
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            tmp_path,
-            ROOT,
-        ],
+        [*pip_wheel, "-w", str(tmp_path), str(source)],
         check=True,
         capture_output=True,
     )

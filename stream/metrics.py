@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import logging
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 __all__ = ["StreamMetrics"]
+
+log = logging.getLogger(__name__)
 
 _SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 _SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -71,7 +76,26 @@ class StreamMetrics:
             self.model_loaded.labels(version=previous).set(0)
         self.model_loaded.labels(version=version).set(1)
 
-    def serve(self, port: int, addr: str = "0.0.0.0") -> None:
-        """Serve ``/metrics`` on ``port`` in a background thread (no-op for port 0)."""
-        if port:
-            start_http_server(port, addr=addr, registry=self.registry)
+    def serve(self, port: int, addr: str = "0.0.0.0") -> int:
+        """Serve ``/metrics`` on ``port`` in a background thread (no-op for port 0).
+
+        A port another process holds (a second worker on the same host) is no reason to stop
+        scoring: this worker then serves on a free port the OS picks, and says which.
+
+        Returns:
+            The port ``/metrics`` is served on (0: not served).
+        """
+        if not port:
+            return 0
+        try:
+            server, _ = start_http_server(port, addr=addr, registry=self.registry)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            server, _ = start_http_server(0, addr=addr, registry=self.registry)
+            log.warning(
+                "metrics port %d is in use (another worker?); this worker serves /metrics on port %d",
+                port,
+                server.server_port,
+            )
+        return int(server.server_port)

@@ -129,7 +129,7 @@ class ScoringWorker:
         logging.config.dictConfig(logging_config(self.config.log_level, json_lines=self._json_logs))
         started = time.perf_counter()
         asyncio.run(self._load_model())
-        self.metrics.serve(self.config.metrics_port)
+        metrics_port = self.metrics.serve(self.config.metrics_port)
         app = self.build_app()
         log.info(
             "worker starting",
@@ -140,7 +140,7 @@ class ScoringWorker:
                 "batch_window_s": self.config.batch_window_s,
                 "concurrency": self.config.concurrency,
                 "model_version": self.runner.version,
-                "metrics_port": self.config.metrics_port,
+                "metrics_port": metrics_port,
                 "startup_s": round(time.perf_counter() - started, 2),
             },
         )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from finsent.core.errors import FinsentError
+from finsent.core.errors import ConfigError, FinsentError
 
-__all__ = ["EmbeddedStartError", "RuntimeStackError", "StackNotRunningError"]
+__all__ = ["DataDirError", "EmbeddedStartError", "RuntimeStackError", "StackNotRunningError"]
 
 
 class RuntimeStackError(FinsentError):
@@ -32,3 +32,7 @@ class EmbeddedStartError(RuntimeStackError):
 
 class StackNotRunningError(RuntimeStackError):
     """A command needs an embedded service that is not running (run `finsent up`)."""
+
+
+class DataDirError(RuntimeStackError, ConfigError):
+    """The data directory cannot be created or written (read-only, not a directory, no permission)."""

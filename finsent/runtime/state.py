@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from finsent.runtime.exceptions import DataDirError
+
 __all__ = ["STATE_VERSION", "ServiceRecord", "StackState", "state_lock", "state_path"]
 
 STATE_VERSION = 1
@@ -81,9 +83,20 @@ def state_path(data_dir: Path) -> Path:
 
 @contextlib.contextmanager
 def state_lock(data_dir: Path) -> Iterator[None]:
-    """Exclusive lock so two `finsent up`/`down` on one data dir do not race."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with (data_dir / ".state.lock").open("a+") as fh:
+    """Exclusive lock so two `finsent up`/`down` on one data dir do not race.
+
+    Raises:
+        DataDirError: the data directory cannot be created or written.
+    """
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        lock_file = (data_dir / ".state.lock").open("a+")
+    except OSError as exc:
+        raise DataDirError(
+            f"data dir {data_dir} is not writable ({exc.strerror or exc}): "
+            "set FINSENT_DATA_DIR to a writable directory"
+        ) from exc
+    with lock_file as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
             yield

@@ -104,3 +104,18 @@ def test_event_durations_use_the_rule_window_syntax() -> None:
     result = CliRunner().invoke(app, ["demo-feed", "--minutes", "10", "--event", "ACMR,+4m,8m,negative"])
     assert result.exit_code == 0, result.output
     assert "*" in result.output  # planted items are starred
+
+
+def test_an_unwritable_data_dir_stops_up_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A data dir that cannot be created (its parent is a file) is the operator's setting to fix:
+    # exit 2 naming the directory, no traceback, nothing started.
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    monkeypatch.setenv("FINSENT_DATA_DIR", str(blocker / "var"))
+    result = CliRunner().invoke(app, ["up"])
+    assert result.exit_code == EX_CONFIG, result.output
+    assert f"error: data dir {blocker / 'var'} is not writable" in result.output
+    assert "FINSENT_DATA_DIR" in result.output
+    assert "Traceback" not in result.output

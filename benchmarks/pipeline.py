@@ -50,17 +50,18 @@ ENGINE_SAMPLE = 1500
 
 @dataclass(frozen=True)
 class PipelineBenchConfig:
-    """What to run. Rates are articles per second."""
+    """What to run. Rates are articles per second; the worker's batching comes from the settings
+    (``settings.stream``), so it has no defaults of its own here."""
 
     database_url: str
     kafka_bootstrap: str
+    batch_size: int
+    batch_window_s: float
+    concurrency: int
     articles: int = 3000
     rate_fraction: float = 0.5
     rate_seconds: float = 20.0
     workers: int = 1
-    batch_size: int = 64
-    batch_window_s: float = 0.5
-    concurrency: int = 1
     model_path: Path | None = None
     timeout_s: float = 900.0
 

@@ -36,14 +36,14 @@ class ScoringWorker:
         config: StreamConfig,
         *,
         load: Callable[[str], ClassifierLike] | None = None,
-        startup_timeout_s: float = 60.0,
+        startup_timeout_s: float,
         json_logs: bool = True,
     ) -> None:
         """Args:
         config: resolved worker settings.
         load: loads a classifier from a version directory (default: ``models.Classifier.load``
             with the config's device, backend, token limit and batch size).
-        startup_timeout_s: how long to wait for PostgreSQL at start-up.
+        startup_timeout_s: how long to wait for PostgreSQL at start-up (``settings.startup_timeout``).
         json_logs: JSON lines (default) or plain text logs.
         """
         self.config = config

@@ -29,12 +29,18 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Counts:
-    """Sums of per-minute aggregate buckets over some span of time."""
+    """Sums of per-minute aggregate buckets over some span of time.
 
-    n: int = 0
-    n_negative: int = 0
-    n_neutral: int = 0
-    n_positive: int = 0
+    Counts may be fractional: entity scopes read relevance-weighted sums (an article counts as its
+    relevance to the entity, 0..1), so a passing mention weighs less than the headline subject.
+    Treating the weight sum as the binomial ``n`` is conservative: it is at most the Kish
+    effective sample size ``(sum w)^2 / sum w^2`` for weights <= 1.
+    """
+
+    n: float = 0
+    n_negative: float = 0
+    n_neutral: float = 0
+    n_positive: float = 0
     sum_score: float = 0.0
 
     def __add__(self, other: Counts) -> Counts:
@@ -121,14 +127,14 @@ def ewma_stats(history: Sequence[float], alpha_decay: float) -> tuple[float, flo
     return mean, var
 
 
-def detect_volume_spike(rule: VolumeSpikeRule, window: Counts, history: Sequence[int]) -> Detection:
+def detect_volume_spike(rule: VolumeSpikeRule, window: Counts, history: Sequence[float]) -> Detection:
     """Window count vs the EWMA of the previous windows' counts (zeros included, oldest first).
 
     The spread is the EWMA standard deviation, floored at the Poisson one (sqrt of the mean) and
     at 1, so a scope that is usually silent needs ``min_count`` articles to fire.
     """
     decay = 0.5 ** (rule.window / rule.halflife)
-    mean, var = ewma_stats([float(c) for c in history], decay)
+    mean, var = ewma_stats(history, decay)
     sd = max(math.sqrt(max(var, mean)), 1.0)
     z = (window.n - mean) / sd
     # 1e-9: float sums of a flat history must not move a boundary case

@@ -8,7 +8,8 @@ quality simulation reach the same decisions as the live service.
 Notifications: ``opened`` when an episode starts, unless the previous episode of the same
 (rule, scope) notified inside the cooldown (flapping); ``updated`` while the anomaly lasts, at
 most once per cooldown and never once acknowledged; ``resolved`` when ``resolve_after``
-consecutive windows are normal again.
+consecutive whole windows are normal again (with sliding windows: that many windows' worth of
+consecutive normal evaluations, so overlapping windows of one surge stay one episode).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def decide(
         return _update(rule, live, detection, window_end)
     quiet = int(live.details.get("quiet_windows", 0)) + 1
     details = {**live.details, "quiet_windows": quiet, "checked_until": window_end.isoformat()}
-    if quiet < rule.resolve_after:
+    if quiet < rule.resolve_evaluations:
         return Change("quiet", replace(live, details=details), detection, None)
     details["resolved_window_end"] = window_end.isoformat()
     return Change("resolve", replace(live, status="resolved", details=details), detection, "resolved")

@@ -56,41 +56,55 @@ class MemoryAggregates:
     def _index(self, when: datetime) -> int:
         return min(max(int((when - self.start) // timedelta(minutes=1)), 0), self.minutes)
 
-    def _sum(self, key: tuple[str, str], start: datetime, end: datetime) -> Counts:
-        cum = self._cumsum(key)
-        return self._counts(cum[self._index(end)] - cum[self._index(start)])
-
     @staticmethod
-    def _counts(row: np.ndarray) -> Counts:
-        n, neg, neu, pos = (round(float(x)) for x in row[:4])
-        return Counts(n, neg, neu, pos, float(row[4]))
+    def _rows(sums: np.ndarray) -> list[list[float]]:
+        # differences of float cumsums: round off the noise (counts may be relevance-weighted)
+        out: list[list[float]] = np.round(sums, 9).tolist()
+        return out
 
     def totals(
         self, scope_kind: str, start: datetime, end: datetime, values: Collection[str] | None
     ) -> dict[str, Counts]:
         """Sums per scope value over ``[start, end)``; values without data are left out."""
+        lo, hi = self._index(start), self._index(end)
         out: dict[str, Counts] = {}
         for kind, value in self._data:
             if kind != scope_kind or (values is not None and value not in values):
                 continue
-            counts = self._sum((kind, value), start, end)
-            if counts.n:
-                out[value] = counts
+            cum = self._cumsum((kind, value))
+            row: list[float] = np.round(cum[hi] - cum[lo], 9).tolist()
+            if row[0]:
+                out[value] = Counts(*row)
         return out
+
+    def _edges(self, start: datetime, width: timedelta, count: int) -> np.ndarray:
+        step = int(width // timedelta(minutes=1))
+        first = int((start - self.start) // timedelta(minutes=1))
+        return np.clip(first + step * np.arange(count + 1), 0, self.minutes)
 
     def series(
         self, scope_kind: str, start: datetime, width: timedelta, count: int, values: Collection[str]
     ) -> dict[str, dict[int, Counts]]:
         """Sums per value per window ``i`` of ``width`` from ``start`` (empty windows left out)."""
-        step = int(width // timedelta(minutes=1))
-        first = int((start - self.start) // timedelta(minutes=1))
-        edges = np.clip(first + step * np.arange(count + 1), 0, self.minutes)
+        edges = self._edges(start, width, count)
         out: dict[str, dict[int, Counts]] = {}
         for value in values:
             if (scope_kind, value) not in self._data:
                 continue
-            sums = np.diff(self._cumsum((scope_kind, value))[edges], axis=0)
-            out[value] = {int(i): self._counts(sums[i]) for i in np.flatnonzero(sums[:, 0] > 0.5)}
+            rows = self._rows(np.diff(self._cumsum((scope_kind, value))[edges], axis=0))
+            out[value] = {i: Counts(*row) for i, row in enumerate(rows) if row[0] > 1e-9}
+        return out
+
+    def volumes(
+        self, scope_kind: str, start: datetime, width: timedelta, count: int, values: Collection[str]
+    ) -> dict[str, list[float]]:
+        """Article count per value per window ``i`` of ``width`` from ``start`` (zeros included)."""
+        edges = self._edges(start, width, count)
+        out: dict[str, list[float]] = {}
+        for value in values:
+            if (scope_kind, value) in self._data:
+                sums = np.diff(self._cumsum((scope_kind, value))[edges, 0])
+                out[value] = np.round(sums, 9).tolist()
         return out
 
     def top_articles(

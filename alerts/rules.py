@@ -8,9 +8,16 @@ A rule file looks like::
         kind: negative_surge          # negative_surge | volume_spike | sentiment_shift | threshold
         scope: {kind: entity, value: "*"}   # topic | entity | source | all; "*" = each one separately
         window: 15m                   # whole minutes: 15m, 2h, 1d (a bare number is rejected)
+        step: 1m                      # evaluate a window ending at every minute close (sliding)
         severity: warning             # info | warning | critical
         cooldown: 1h                  # no repeat notification of the same (rule, scope) inside it
         min_count: 8                  # articles the window needs before the rule may fire
+
+``step`` smaller than ``window`` makes windows slide: the window ``[end - window, end)`` is
+evaluated at every ``step`` boundary, so a surge is seen as soon as the first minute of it closes.
+Overlapping windows of one episode update its alert; ``resolve_after`` counts normal stretches of
+a whole window each (not evaluations), so a sliding rule resolves after as much quiet time as a
+tumbling one and does not flap between overlapping windows.
 
 An invalid file raises :class:`~alerts.exceptions.RuleFileError` naming the rule and the field;
 nothing of it is used (callers keep the rule set they had).
@@ -142,7 +149,9 @@ class RuleBase(BaseModel):
     severity: Severity = "warning"
     cooldown: Window = Field(timedelta(hours=1), description="No repeat notification inside it.")
     min_count: int = Field(0, ge=0, description="Articles the window needs before the rule may fire.")
-    resolve_after: int = Field(1, ge=1, description="Consecutive normal windows that resolve an alert.")
+    resolve_after: int = Field(
+        1, ge=1, description="Consecutive normal windows (each a whole window of time) that resolve an alert."
+    )
 
     _check_window = field_validator("window")(_positive_minutes)
     _check_cooldown = field_validator("cooldown")(_non_negative)
@@ -156,6 +165,15 @@ class RuleBase(BaseModel):
     def every(self) -> timedelta:
         """How often the rule is evaluated (its step, or its window when tumbling)."""
         return self.step or self.window
+
+    @property
+    def resolve_evaluations(self) -> int:
+        """Consecutive normal evaluations that resolve an alert: ``resolve_after`` whole windows.
+
+        A rule sliding by one minute over a 15-minute window with ``resolve_after: 2`` resolves
+        after 30 normal evaluations (30 quiet minutes), as the tumbling rule does after two.
+        """
+        return self.resolve_after * max(self.window // self.every, 1)
 
 
 class NegativeSurgeRule(RuleBase):

@@ -21,6 +21,7 @@ from finsent.alerts.publisher import KafkaAlertPublisher
 from finsent.alerts.rules import RuleSet, load_rules
 from finsent.alerts.store import DbAggregateReader, DbAlertStore
 from finsent.alerts.webhooks import DeliveryOutcome, DeliveryWorker, RetryPolicy
+from finsent.core.netguard import AddressPolicy
 from finsent.core.settings import Settings
 from finsent.stream.topics import Topics
 
@@ -73,7 +74,11 @@ class AlertService:
         engine = build_engine(
             db, rules, kafka_bootstrap=bootstrap, alerts_topic=Topics(settings.kafka.topic_prefix).alerts
         )
-        worker = DeliveryWorker(db, policy=policy or RetryPolicy())
+        worker = DeliveryWorker(
+            db,
+            policy=policy or RetryPolicy(),
+            guard=AddressPolicy.for_webhooks(settings.alerts.webhook_allow),
+        )
         return cls(engine, worker, rules_path=settings.alerts.rules_file)
 
     def reload_rules(self) -> None:

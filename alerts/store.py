@@ -22,6 +22,7 @@ from finsent.alerts.webhooks import enqueue_notifications
 from finsent.core.alerts import AlertEventName
 from finsent.storage.alerts_repo import AlertOutbox, AlertRepository
 from finsent.storage.scope_sums import ScopeSums
+from finsent.storage.window_queries import window_articles
 
 __all__ = ["DbAggregateReader", "DbAlertStore"]
 
@@ -29,11 +30,12 @@ log = logging.getLogger(__name__)
 
 
 def _counts(raw: dict[str, float]) -> Counts:
+    # floats: entity scopes are relevance-weighted sums
     return Counts(
-        int(raw["n"]),
-        int(raw["n_negative"]),
-        int(raw["n_neutral"]),
-        int(raw["n_positive"]),
+        float(raw["n"]),
+        float(raw["n_negative"]),
+        float(raw["n_neutral"]),
+        float(raw["n_positive"]),
         float(raw["sum_score"]),
     )
 
@@ -59,13 +61,47 @@ class DbAggregateReader:
         raw = self._sums.series(scope_kind=scope_kind, start=start, width=width, count=count, values=values)
         return {v: {i: _counts(c) for i, c in by_i.items()} for v, by_i in raw.items()}
 
+    def volumes(
+        self, scope_kind: str, start: datetime, width: timedelta, count: int, values: Collection[str]
+    ) -> dict[str, list[float]]:
+        """Article count per scope value per window (zeros included, oldest first)."""
+        series = self.series(scope_kind, start, width, count, values)
+        return {v: [by_i[i].n if i in by_i else 0.0 for i in range(count)] for v, by_i in series.items()}
+
     def top_articles(
         self, scope_kind: str, value: str, start: datetime, end: datetime, order: str, limit: int
     ) -> list[dict[str, Any]]:
-        """The window's most contributing articles of one scope."""
+        """The window's most contributing articles of one scope.
+
+        For an entity scope they are ranked by the entity's own score, and ``score`` /
+        ``sentiment`` are the entity's (``document_score`` / ``document_sentiment`` the
+        article's, ``relevance`` 0-100): the alert is about the entity, not the whole story.
+        """
+        if scope_kind == "entity":
+            with self.engine.connect() as conn:
+                rows = window_articles(conn, "entity", value, start, end, order=order, limit=limit)
+            return [_entity_article(r) for r in rows]
         return self._sums.top_articles(
             scope_kind=scope_kind, value=value, start=start, end=end, order=order, limit=limit
         )
+
+
+def _entity_article(row: dict[str, Any]) -> dict[str, Any]:
+    own = row["entity"]
+    published = row["published_at"]
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "url": row["url"],
+        "source_id": row["source_id"],
+        "published_at": published.isoformat() if isinstance(published, datetime) else published,
+        "sentiment": own["sentiment"],
+        "score": own["score"],
+        "relevance": own["relevance_pct"],
+        "entity_source": own["source"],
+        "document_sentiment": row["sentiment"],
+        "document_score": row["score"],
+    }
 
 
 def _state(row: dict[str, Any]) -> AlertState:

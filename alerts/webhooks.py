@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 
 from finsent.alerts.signing import DELIVERY_HEADER, EVENT_HEADER, signature_headers
 from finsent.core.alerts import AlertPayload
+from finsent.core.netguard import AddressPolicy, UnresolvableHostError, UnsafeURLError
 from finsent.storage.alerts_repo import AlertOutbox
 from finsent.storage.webhooks_repo import DeliveryRepository
 
@@ -162,6 +163,8 @@ class DeliveryWorker:
     poll_s: float = 1.0
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     rng: random.Random = field(default_factory=random.Random)
+    #: Where deliveries may go: public addresses only unless allow-listed (``alerts.webhook_allow``).
+    guard: AddressPolicy = field(default_factory=AddressPolicy.for_webhooks)
     _client: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
     _deliveries: DeliveryRepository = field(init=False, repr=False)
 
@@ -218,16 +221,22 @@ class DeliveryWorker:
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None
+        blocked = False
         try:
             assert self._client is not None
+            # Checked at every attempt (DNS may have changed since the subscription); redirects
+            # are never followed, so a 3xx pointing inside goes nowhere.
+            await asyncio.to_thread(self.guard.check_url, row["url"])
             response = await self._client.post(row["url"], content=body, headers=headers)
             status = response.status_code
             if not 200 <= status < 300:
                 error = f"HTTP {status}: {response.text[:200]}"
-        except httpx.HTTPError as exc:
+        except UnsafeURLError as exc:
+            error, blocked = str(exc)[:500], True
+        except (httpx.HTTPError, UnresolvableHostError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
         duration_ms = (time.perf_counter() - started) * 1000
-        outcome = self._outcome(status, attempt)
+        outcome = "failed" if blocked else self._outcome(status, attempt)
         result = DeliveryOutcome(int(row["id"]), attempt, outcome, status, error, duration_ms)
         await asyncio.to_thread(self._record, result)
         if outcome != "delivered":
@@ -278,12 +287,28 @@ class _ClientSession:
             self.worker._client = None
 
 
-def send_test(url: str, secret: str, *, fmt: str = "json", timeout_s: float = 10.0) -> httpx.Response:
+def send_test(
+    url: str,
+    secret: str,
+    *,
+    fmt: str = "json",
+    timeout_s: float = 10.0,
+    guard: AddressPolicy | None = None,
+) -> httpx.Response:
     """POST one signed ``test`` event to ``url`` synchronously (``finsent alerts test-webhook``).
 
+    Args:
+        url: The receiver.
+        secret: Signing secret.
+        fmt: ``json`` or ``slack``.
+        timeout_s: Request timeout.
+        guard: Where requests may go (default: the webhook policy, public addresses only).
+
     Raises:
+        UnsafeURLError: the URL is refused by ``guard``.
         httpx.HTTPError: the request failed (connection refused, timeout, ...).
     """
+    (guard or AddressPolicy.for_webhooks()).check_url(url)
     now = datetime.now(UTC)
     alert = AlertPayload(
         id=0,

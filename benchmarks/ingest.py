@@ -72,7 +72,7 @@ def run_ingest_bench(
     with_language.normalize(raws[0])  # load the language profiles outside the timed section
     rows = [
         _timed("normalise (no language)", n, lambda: [plain.normalize(r) for r in raws]),
-        _timed("normalise (+ langdetect)", n, lambda: [with_language.normalize(r) for r in raws]),
+        _timed("normalise (+ language detection)", n, lambda: [with_language.normalize(r) for r in raws]),
     ]
     articles = [plain.normalize(r) for r in raws]
     rows.append(_timed("dedup + cluster (memory)", n, lambda: MemoryArticleStore().add(articles)))

@@ -93,7 +93,7 @@ _STATUS_COLORS = {
 
 
 def sentiment_dashboard(sql: PanelSql) -> g.Dashboard:
-    """The live page's views: sentiment per topic, volume, negative share, alerts, ticker, headlines."""
+    """The live page's views: topic sentiment, volume, negative share, alerts, entities, ticker, headlines."""
     panels = [
         _series(
             "Sentiment index by topic (mean P(pos) - P(neg))",
@@ -131,9 +131,25 @@ def sentiment_dashboard(sql: PanelSql) -> g.Dashboard:
             mappings=[_STATUS_COLORS],
             overrides=_status_cell_override(),
         ),
-        _series("Ticker sentiment: $ticker", sql.TICKER_SENTIMENT, _pos(0, 24, 10), valueMin=-1, valueMax=1),
-        _table("Latest articles: $ticker", sql.TICKER_ARTICLES, _pos(10, 24, 14)),
-        _table("Latest scored headlines", sql.LATEST_HEADLINES, _pos(0, 32, _W, 10)),
+        _series(
+            "Entity sentiment (relevance-weighted), busiest entities",
+            sql.ENTITY_SENTIMENT,
+            _pos(0, 24, 14),
+            valueMin=-1,
+            valueMax=1,
+            legendPlacement="right",
+        ),
+        _table("Entities in range (relevance-weighted)", sql.ENTITY_TABLE, _pos(14, 24, 10)),
+        _series(
+            "Ticker sentiment (relevance-weighted): $ticker",
+            sql.TICKER_SENTIMENT,
+            _pos(0, 32, 10),
+            valueMin=-1,
+            valueMax=1,
+        ),
+        _series("Ticker volume: $ticker", sql.TICKER_VOLUME, _pos(0, 40, 10), **_BARS),
+        _table("Latest articles: $ticker", sql.TICKER_ARTICLES, _pos(10, 32, 14, 16)),
+        _table("Latest scored headlines", sql.LATEST_HEADLINES, _pos(0, 48, _W, 10)),
     ]
     ticker = g.Template(
         name="ticker", label="Ticker", type="textbox", query="AAPL", default="AAPL", dataSource=None

@@ -152,6 +152,35 @@ LIMIT 200"""
 FROM alerts
 WHERE opened_at <= $__timeTo() AND (resolved_at IS NULL OR resolved_at >= $__timeFrom())"""
 
+    #: Entity-level sentiment of the busiest entities (by total relevance in the range): each
+    #: article counts with its relevance to the entity, so a passing mention weighs less.
+    ENTITY_SENTIMENT = """SELECT $__timeGroupAlias(e.bucket, $__interval), e.entity AS metric,
+  sum(e.weighted_mean_score * e.weight_sum) / nullif(sum(e.weight_sum), 0) AS value
+FROM agg_entity e
+WHERE $__timeFilter(e.bucket) AND e.entity IN (
+  SELECT entity FROM agg_entity WHERE $__timeFilter(bucket)
+  GROUP BY entity ORDER BY sum(weight_sum) DESC, entity LIMIT 8)
+GROUP BY 1, 2
+ORDER BY 1, 2"""
+
+    ENTITY_TABLE = """SELECT entity, sum(n) AS articles,
+  round((sum(weighted_mean_score * weight_sum) / nullif(sum(weight_sum), 0))::numeric, 3)
+    AS "weighted sentiment",
+  round((sum(n_negative)::float8 / nullif(sum(n), 0))::numeric, 3) AS "negative share",
+  round(sum(weight_sum)::numeric, 1) AS "total relevance"
+FROM agg_entity
+WHERE $__timeFilter(bucket)
+GROUP BY entity
+ORDER BY sum(weight_sum) DESC, entity
+LIMIT 50"""
+
+    TICKER_VOLUME = """SELECT $__timeGroupAlias(bucket, $__interval),
+  sum(n) AS "$ticker articles", sum(weight_sum) AS "$ticker relevance-weighted"
+FROM agg_entity
+WHERE $__timeFilter(bucket) AND entity = upper('$ticker')
+GROUP BY 1
+ORDER BY 1"""
+
     TICKER_SENTIMENT = """SELECT $__timeGroupAlias(bucket, $__interval),
   sum(weighted_mean_score * weight_sum) / nullif(sum(weight_sum), 0) AS "$ticker sentiment"
 FROM agg_entity
@@ -159,13 +188,24 @@ WHERE $__timeFilter(bucket) AND entity = upper('$ticker')
 GROUP BY 1
 ORDER BY 1"""
 
-    TICKER_ARTICLES = """SELECT a.published_at AS "time", a.title, cur.sentiment,
-  round(cur.confidence::numeric, 2) AS confidence, a.source_id AS source, a.url
+    #: The ticker's latest articles with its own (entity-level) score and relevance 0-100; where
+    #: the scoring version wrote no entity row, the article's score and mention stand in.
+    TICKER_ARTICLES = """SELECT a.published_at AS "time", a.title,
+  coalesce(own.sentiment, cur.sentiment) AS "entity sentiment",
+  round(coalesce(own.score, cur.score)::numeric, 2) AS "entity score",
+  round(100 * coalesce(own.relevance, (SELECT (m->>'relevance')::float8
+    FROM jsonb_array_elements(a.entities) m WHERE m->>'ticker' = upper('$ticker') LIMIT 1), 1.0))
+    AS relevance,
+  coalesce(own.source, 'document') AS "scored as",
+  cur.sentiment AS "article sentiment", round(cur.confidence::numeric, 2) AS confidence,
+  a.source_id AS source, a.url
 FROM articles a
 JOIN LATERAL (
-  SELECT s.sentiment, s.confidence FROM scores s WHERE s.article_id = a.id
+  SELECT s.model_version, s.sentiment, s.score, s.confidence FROM scores s WHERE s.article_id = a.id
   ORDER BY s.scored_at DESC, s.model_version DESC LIMIT 1
 ) cur ON true
+LEFT JOIN entity_scores own ON own.article_id = a.id AND own.entity = upper('$ticker')
+  AND own.model_version = cur.model_version
 WHERE a.tickers @> ARRAY[upper('$ticker')]::varchar[] AND $__timeFilter(a.published_at)
 ORDER BY a.published_at DESC
 LIMIT 50"""

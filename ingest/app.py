@@ -7,7 +7,9 @@ Library code receives the engine and the bootstrap string; only the CLI finds th
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -23,24 +25,78 @@ from finsent.ingest.sources import build_sources
 from finsent.ingest.store import ArticleStore, MemoryArticleStore, MemoryDeadLetters, SqlDeadLetters
 from finsent.storage.sources_repo import upsert_sources
 
-__all__ = ["build_crawler", "build_tagger", "sync_sources_table"]
+__all__ = [
+    "build_crawler",
+    "build_tagger",
+    "imported_universe_path",
+    "sync_sources_table",
+    "universe_table",
+    "universe_tagger",
+]
 
 
-def build_tagger(sources_file: SourcesFile, extra_ticker_files: list[str] | None = None) -> EntityTagger:
-    """The entity tagger: bundled table + the file's ``tickers_files`` (+ demo companies if used).
+def build_tagger(
+    sources_file: SourcesFile,
+    extra_ticker_files: list[str] | None = None,
+    *,
+    settings: Settings | None = None,
+) -> EntityTagger:
+    """The entity tagger: bundled universe + the imported one + the file's ``tickers_files``
+    (+ demo companies if used); later files override earlier rows of the same ticker.
+
+    Args:
+        sources_file: The validated sources file.
+        extra_ticker_files: More universe CSV files.
+        settings: Where the imported universe is (``finsent entities import``) and the caps on
+            entities and spans; None: bundled universe and default caps.
 
     Raises:
         SourceConfigError: a ticker file is missing or malformed.
     """
-    table = TickerTable.from_csv([*sources_file.tickers_files, *(extra_ticker_files or [])])
+    files: list[Path | str] = [*sources_file.tickers_files, *(extra_ticker_files or [])]
+    table = universe_table(settings, files)
     if any(isinstance(s, DemoSourceConfig) for s in sources_file.enabled()):
-        demo = [
-            CompanyInfo(c.ticker, c.name, (c.name,), c.exchange, False)
-            for c in DemoFeed().companies
-            if c.ticker not in table
-        ]
+        # The demo's companies are fictional; some share a symbol with a real listing (ACMR is
+        # also ACM Research). Where the demo runs its own company wins, or its stories would
+        # carry only declared tickers (relevance 0.5, no spans, no entity-level score).
+        demo = [CompanyInfo(c.ticker, c.name, (c.name,), c.exchange, False) for c in DemoFeed().companies]
         table = TickerTable([*table.companies.values(), *demo])
-    return EntityTagger(table)
+    if settings is None:
+        return EntityTagger(table)
+    return EntityTagger(
+        table,
+        max_entities=settings.ingest.max_entities_per_article,
+        max_spans=settings.ingest.max_spans_per_entity,
+    )
+
+
+def universe_table(settings: Settings | None, extra_files: Sequence[Path | str] = ()) -> TickerTable:
+    """The bundled universe, then the imported one (when ``settings`` and the file exist), then
+    ``extra_files``; later rows win.
+
+    Raises:
+        SourceConfigError: a file is unreadable or malformed.
+    """
+    files: list[Path | str] = []
+    if settings is not None and imported_universe_path(settings).is_file():
+        files.append(imported_universe_path(settings))
+    return TickerTable.from_csv([*files, *extra_files])
+
+
+def universe_tagger(settings: Settings) -> EntityTagger:
+    """A tagger over the bundled + imported universe with the settings' caps (replay, CLI)."""
+    return EntityTagger(
+        universe_table(settings),
+        max_entities=settings.ingest.max_entities_per_article,
+        max_spans=settings.ingest.max_spans_per_entity,
+    )
+
+
+def imported_universe_path(settings: Settings) -> Path:
+    """Where ``finsent entities import`` keeps the user's universe (and crawlers read it)."""
+    if settings.ingest.universe_file is not None:
+        return settings.ingest.universe_file
+    return settings.data_dir / "universe.csv"
 
 
 def sync_sources_table(engine: Engine, sources_file: SourcesFile) -> None:
@@ -95,7 +151,9 @@ def build_crawler(
         store=ArticleStore(engine) if engine is not None else MemoryArticleStore(),
         publisher=publisher,
         dead_letters=SqlDeadLetters(engine) if engine is not None else MemoryDeadLetters(),
-        normalizer=Normalizer(build_tagger(sources_file), detect_languages=detect_languages),
+        normalizer=Normalizer(
+            build_tagger(sources_file, settings=settings), detect_languages=detect_languages
+        ),
         max_workers=defaults.max_workers,
         max_items_per_poll=defaults.max_items_per_poll,
         failure_backoff_max_s=defaults.failure_backoff_max_s,

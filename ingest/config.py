@@ -64,7 +64,9 @@ class CrawlDefaults(_Strict):
     failure_backoff_max_s: float = Field(
         default=3600.0, gt=0, description="Longest delay of a failing source."
     )
-    max_items_per_poll: int = Field(default=500, ge=1, description="Items read from one response at most.")
+    max_items_per_poll: int = Field(
+        default=500, ge=1, description="New items stored from one poll at most (the rest: on the next polls)."
+    )
 
 
 class SourceBase(_Strict):
@@ -95,9 +97,9 @@ class FieldMap(_Strict):
 
 
 class FeedSourceConfig(SourceBase):
-    """An RSS or Atom feed."""
+    """An RSS or Atom feed, or a news sitemap (``sitemap``; any of these kinds reads both)."""
 
-    kind: Literal["rss", "atom", "feed"]
+    kind: Literal["rss", "atom", "feed", "sitemap"]
     url: str
     fetch_articles: bool = Field(False, description="Also fetch each entry's page and extract its text.")
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from finsent.core.errors import BadDataError, ConfigError, RetryableError
 from finsent.ingest.fetch import Fetcher
 from finsent.ingest.items import Article, BadItem, PollResult, RawItem
-from finsent.ingest.normalize import Normalizer, article_id
+from finsent.ingest.normalize import Normalizer
 from finsent.ingest.publish import OutboxPublisher, PublishStats
 from finsent.ingest.sources.base import PollContext, Source
 from finsent.ingest.store import ArticleSink, DeadLetterSink, MemoryDeadLetters
@@ -39,6 +39,7 @@ class SourceSummary:
     errors: int = 0
     not_modified: int = 0
     requests: int = 0
+    deferred: int = 0
     last_error: str | None = None
     duration_s: float = 0.0
 
@@ -150,13 +151,18 @@ class Crawler:
             now=datetime.now(UTC),
             is_known=self._is_known,
             max_items=self.max_items_per_poll,
+            select_new=self._select_new,
         )
         failed = False
         try:
             result = source.poll(ctx)
             self._absorb(source, result, summary, ctx.now)
-            for state in ctx.pending_states:  # only now: the items behind these validators are stored
+            # Only now: the items behind these validators are stored. With items deferred the
+            # validators stay old, so the next poll gets the whole response again, not a 304.
+            for state in ctx.pending_states if not result.deferred else ():
                 self.fetcher.commit(state)
+            for advance in ctx.on_stored:  # cursors move only past items that are stored
+                advance()
         except (RetryableError, BadDataError, ConfigError, SQLAlchemyError) as exc:
             failed = True
             self._fail(summary, exc, level=logging.WARNING)
@@ -175,11 +181,33 @@ class Crawler:
 
     def _is_known(self, url: str) -> bool:
         canonical = canonical_url(url)
-        return canonical is not None and self.store.is_known_url(article_id("", canonical, None, ""))
+        return canonical is not None and self.store.is_known_url(canonical)
+
+    def _select_new(self, items: list[RawItem], limit: int) -> tuple[list[RawItem], int]:
+        """The first ``limit`` items not stored yet, and how many new ones are left over."""
+        if len(items) <= limit:
+            return items, 0
+        ids: list[str | None] = []
+        for raw in items:
+            try:
+                ids.append(self.normalizer.identity(raw))
+            except BadDataError:
+                ids.append(None)  # kept: normalising it dead-letters it with the reason
+        stored = self.store.known_ids({i for i in ids if i is not None})
+        fresh = [raw for raw, i in zip(items, ids, strict=True) if i is None or i not in stored]
+        return fresh[:limit], max(0, len(fresh) - limit)
 
     def _absorb(self, source: Source, result: PollResult, summary: SourceSummary, now: datetime) -> None:
         summary.requests += result.requests
         summary.not_modified += result.not_modified
+        if result.deferred:
+            summary.deferred += result.deferred
+            log.warning(
+                "source %s: %d new items over the per-poll cap of %d wait for the next polls",
+                source.id,
+                result.deferred,
+                self.max_items_per_poll,
+            )
         summary.fetched += len(result.items) + len(result.bad)
         bad = list(result.bad)
         articles: list[Article] = []

@@ -22,6 +22,7 @@ __all__ = [
     "FetchError",
     "RobotsDisallowedError",
     "SourceConfigError",
+    "UniverseFileError",
 ]
 
 
@@ -65,3 +66,7 @@ class FetchError(RetryableError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class UniverseFileError(BadDataError):
+    """A company universe CSV given to ``finsent entities import`` has bad rows (each one named)."""

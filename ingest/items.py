@@ -108,3 +108,5 @@ class PollResult:
     errors: list[str] = field(default_factory=list)
     requests: int = 0
     not_modified: int = 0
+    #: New items over the per-poll cap, left for the next polls (the response is fetched again).
+    deferred: int = 0

@@ -12,6 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from finsent.ingest.crawler import Crawler, SourceSummary
+from finsent.ingest.reconcile import Reconciler
 from finsent.ingest.sources.base import Source
 
 __all__ = ["run_scheduled"]
@@ -39,12 +40,21 @@ def _poll_job(crawler: Crawler, source: Source, on_summary: Callable[[SourceSumm
         crawler.publish()
 
 
+def _reconcile_job(reconciler: Reconciler) -> None:
+    try:
+        reconciler.run_pass(reason="schedule")
+    except Exception:  # PostgreSQL away or a bug: crawling goes on, the next pass retries
+        log.exception("reconciliation pass failed; retrying at the next interval")
+
+
 def run_scheduled(
     crawler: Crawler,
     stop: threading.Event,
     *,
     publish_interval_s: float = 5.0,
     on_summary: Callable[[SourceSummary], None] | None = None,
+    reconciler: Reconciler | None = None,
+    reconcile_interval_s: float = 120.0,
 ) -> None:
     """Poll each source every ``interval_s`` and drain the outbox regularly until ``stop`` is set.
 
@@ -58,6 +68,9 @@ def run_scheduled(
         stop: Set it (e.g. from a SIGTERM handler) to shut down gracefully.
         publish_interval_s: How often the outbox is drained (also after every poll with news).
         on_summary: Called with the summary of every poll.
+        reconciler: Sends emitted-but-unscored articles again, at start and every
+            ``reconcile_interval_s`` (None: no reconciliation).
+        reconcile_interval_s: Seconds between reconciliation passes.
     """
     workers = max(2, crawler.max_workers + 1)
     scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(workers)}, timezone=UTC)
@@ -81,6 +94,16 @@ def run_scheduled(
             max_instances=1,
             coalesce=True,
         )
+    if reconciler is not None:
+        scheduler.add_job(
+            _reconcile_job,
+            IntervalTrigger(seconds=reconcile_interval_s, timezone=UTC),
+            args=(reconciler,),
+            id="reconcile",
+            next_run_time=now,
+            max_instances=1,
+            coalesce=True,
+        )
     scheduler.start()
     log.info("crawling %d source(s); stop with SIGTERM or Ctrl-C", len(crawler.sources))
     try:
@@ -91,5 +114,7 @@ def run_scheduled(
         try:
             stats = crawler.publish()
             log.info("final outbox drain: %d published", stats.published)
+        except Exception as exc:  # PostgreSQL down: the rows stay in the outbox for the next run
+            log.warning("final outbox drain failed (%s); unpublished articles stay in the outbox", exc)
         finally:
             crawler.close()

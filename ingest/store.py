@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -103,9 +104,13 @@ class ArticleStore:
         self._loaded = True
         return count
 
-    def is_known_url(self, article_id: str) -> bool:
-        """True when an article with this id (hash of its canonical URL) is stored."""
-        return self._articles.exists(article_id)
+    def is_known_url(self, canonical: str) -> bool:
+        """True when an article with this canonical URL is stored (its page need not be fetched)."""
+        return self._articles.has_canonical_url(canonical)
+
+    def known_ids(self, ids: Collection[str]) -> set[str]:
+        """The ids among ``ids`` already stored."""
+        return self._articles.existing_ids(ids)
 
     def add(self, articles: list[Article]) -> AddResult:
         """Store the articles that are new; assign story clusters and novelty to them.
@@ -184,8 +189,12 @@ class ArticleSink(Protocol):
         """Store the new articles; report duplicates."""
         ...
 
-    def is_known_url(self, article_id: str) -> bool:
-        """True when the article (id from its canonical URL) is stored."""
+    def is_known_url(self, canonical: str) -> bool:
+        """True when an article with this canonical URL is stored."""
+        ...
+
+    def known_ids(self, ids: Collection[str]) -> set[str]:
+        """The ids among ``ids`` already stored."""
         ...
 
 
@@ -199,9 +208,13 @@ class MemoryArticleStore:
         self._hashes: set[str] = set()
         self._lock = threading.Lock()
 
-    def is_known_url(self, article_id: str) -> bool:
-        """True when the article is stored."""
-        return article_id in self.articles
+    def is_known_url(self, canonical: str) -> bool:
+        """True when an article with this canonical URL is stored."""
+        return any(a.canonical_url == canonical for a in self.articles.values())
+
+    def known_ids(self, ids: Collection[str]) -> set[str]:
+        """The ids among ``ids`` already stored."""
+        return {i for i in ids if i in self.articles}
 
     def add(self, articles: list[Article]) -> AddResult:
         """Keep the new articles."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from finsent.core.netguard import is_public_address
 from finsent.ingest.exceptions import BlockedURLError, FetchError
 
 __all__ = ["TRACKING_PARAMS", "canonical_url", "check_url_allowed", "is_public_address", "resolve_url"]
@@ -94,17 +94,6 @@ def resolve_url(href: str | None, base: str | None) -> str | None:
     except ValueError:
         return None
     return joined if canonical_url(joined) is not None else None
-
-
-def is_public_address(address: str) -> bool:
-    """True when an IP address is globally routable (not private, loopback, link-local, ...)."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
 
 
 def check_url_allowed(url: str, *, allow_private: bool) -> None:

@@ -5,6 +5,8 @@ Public surface::
     from finsent.models import Classifier, Score, compose_text, TOPIC_LABELS, SENTIMENT_LABELS
     clf = Classifier.load(path)            # a model version directory
     clf.predict(["Apple beats estimates"]) # -> [Score(...)]
+    clf.predict(["A jumps as B slumps"], [[EntityTarget("A", ((0, 1),)), EntityTarget("B", ((14, 15),))]])
+    # -> Score.entities: one EntityScore per target (empty where clf.has_entity_head is False)
 
 Training runs one loop, :class:`Trainer` (``finsent.models.training.train`` fine-tunes with it;
 ``finsent.models.distill.DistillationTrainer`` overrides its loss and optimiser hooks).
@@ -15,9 +17,11 @@ or trained.
 
 from __future__ import annotations
 
+from finsent.models.entities import EntityScore, EntityTarget
 from finsent.models.exceptions import (
     DataFormatError,
     EmptyTextError,
+    EntitySpanError,
     ModelLoadError,
     ModelsError,
     RegistryError,
@@ -33,6 +37,9 @@ __all__ = [
     "Classifier",
     "DataFormatError",
     "EmptyTextError",
+    "EntityScore",
+    "EntitySpanError",
+    "EntityTarget",
     "ModelLoadError",
     "ModelsError",
     "RegistryError",

@@ -27,7 +27,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CPU_BACKENDS = ("fp32", "torch-int8", "onnx-int8", "distilled")
+CPU_BACKENDS = ("fp32", "bf16", "torch-int8", "onnx-int8", "distilled")
 #: What ``cpu_backend="auto"`` runs for a version without a gated distilled variant: of the
 #: int8 paths, the faster one within 0.5 macro-F1 points of fp32 (model card, ``finsent bench
 #: inference``).
@@ -35,42 +35,73 @@ AUTO_CPU_BACKEND = "onnx-int8"
 
 Batch = tuple["np.ndarray", "np.ndarray"]
 #: Changes whenever the export/quantization recipe does, so stale cached exports are not reused.
-_EXPORT_RECIPE = "opset17-matmul-int8-per-channel"
+_EXPORT_RECIPE = "opset17-matmul-int8-per-channel-token-states"
 
 
 class Backend(Protocol):
-    """Runs the two-head model on one padded batch and returns softmax probabilities."""
+    """Runs the two-head model on one padded batch and returns softmax probabilities.
+
+    ``forward(batch, states=True)`` also returns the final-layer token states (B, T, H) the
+    document heads were pooled from (float32; what the entity head reads), where
+    ``token_states`` is True; a backend whose states do not match the version's encoder (the
+    distilled variant) has ``token_states = False`` and returns None for them.
+    """
 
     name: str
+    token_states: bool
 
     def probs(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
         """(topic probs (B, 20), sentiment probs (B, 3)) as float32 arrays."""
+        ...
+
+    def forward(self, batch: Batch, *, states: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
+        """(topic probs, sentiment probs, token states (B, T, H) float32 or None)."""
         ...
 
 
 class TorchBackend:
     """The PyTorch model on CPU (fp32 or dynamic int8) or CUDA (bf16/fp16)."""
 
-    def __init__(self, model: Any, name: str, device: str = "cpu", dtype: Any = None) -> None:
+    def __init__(
+        self, model: Any, name: str, device: str = "cpu", dtype: Any = None, *, token_states: bool = True
+    ) -> None:
         self.model, self.name, self.device = model, name, device
         self.dtype = dtype
+        self.token_states = token_states
 
     def probs(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+        t, s, _ = self.forward(batch)
+        return t, s
+
+    def forward(self, batch: Batch, *, states: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
         import torch
 
-        ids = torch.from_numpy(batch[0]).to(self.device)
-        mask = torch.from_numpy(batch[1]).to(self.device)
+        ids, mask = (_to_device(torch.from_numpy(x), self.device) for x in batch)
+        hidden = None
         with torch.inference_mode():
-            t, s = self.model(ids, mask)
+            if states and self.token_states:
+                t, s, h = self.model.forward_states(ids, mask)
+                hidden = h.float().cpu().numpy()
+            else:
+                t, s = self.model(ids, mask)
             t = torch.softmax(t.float(), dim=-1).cpu().numpy()
             s = torch.softmax(s.float(), dim=-1).cpu().numpy()
-        return t, s
+        return t, s, hidden
+
+
+def _to_device(tensor: Any, device: str) -> Any:
+    """``tensor`` on ``device``; to a GPU through pinned (page-locked) memory, copied asynchronously
+    so the host can prepare the next batch while the copy runs."""
+    if device.startswith("cuda"):
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor
 
 
 class OnnxBackend:
     """The model exported to ONNX, int8-quantized (dynamic), run by ONNX Runtime."""
 
     name = "onnx-int8"
+    token_states = True
 
     def __init__(self, model_path: Path, threads: int) -> None:
         import onnxruntime as ort
@@ -84,10 +115,16 @@ class OnnxBackend:
         self.session = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
 
     def probs(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+        t, s, _ = self.forward(batch)
+        return t, s
+
+    def forward(self, batch: Batch, *, states: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
         import numpy as np
 
-        t, s = self.session.run(None, {"input_ids": batch[0], "attention_mask": batch[1]})
-        return _softmax(np.asarray(t)), _softmax(np.asarray(s))
+        names = ["topic_logits", "sentiment_logits", *(["token_states"] if states else [])]
+        out = self.session.run(names, {"input_ids": batch[0], "attention_mask": batch[1]})
+        hidden = np.asarray(out[2], dtype=np.float32) if states else None
+        return _softmax(np.asarray(out[0])), _softmax(np.asarray(out[1])), hidden
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -128,11 +165,14 @@ def make_backend(
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         model = loaded.model.to("cuda", dtype=dtype)
         return TorchBackend(model, f"cuda-{'bf16' if dtype == torch.bfloat16 else 'fp16'}", "cuda", dtype)
-    choice = auto_cpu_backend(loaded.manifest) if cpu_backend == "auto" else cpu_backend
+    if cpu_backend == "auto":
+        return _measured_auto(loaded, cache_dir)
+    choice = cpu_backend
     if choice == "distilled":
         from finsent.models.distill import load_distilled
 
-        return TorchBackend(load_distilled(loaded), "distilled")
+        # Its 3-layer states are not the states the version's entity head was trained on.
+        return TorchBackend(load_distilled(loaded), "distilled", token_states=False)
     if choice == "fp32":
         return TorchBackend(loaded.model, "fp32")
     if choice == "torch-int8":
@@ -142,7 +182,56 @@ def make_backend(
         if not path.is_file():
             export_onnx_int8(loaded, path)
         return OnnxBackend(path, threads=torch.get_num_threads())
+    if choice == "bf16":
+        return TorchBackend(_bf16(loaded.model), "bf16", dtype=torch.bfloat16)
     raise ValueError(f"cpu_backend must be auto or one of {CPU_BACKENDS}, not {cpu_backend!r}")
+
+
+def _bf16(model: Any) -> Any:
+    """A bf16 copy of the model (weights and activations; oneDNN's AVX-512 BF16 / AMX kernels).
+
+    LayerNorm and softmax still accumulate in fp32 inside torch's bf16 CPU kernels, which is
+    what keeps macro-F1 within the gate (model card); the caller's fp32 model stays untouched.
+    """
+    import copy
+
+    import torch
+
+    return copy.deepcopy(model).to(torch.bfloat16).eval()
+
+
+def auto_cache_dir(cache_dir: str | Path | None = None) -> Path:
+    """Where ONNX exports and the ``auto`` decisions live (``$FINSENT_ONNX_CACHE`` or
+    ``~/.cache/finsent/onnx`` unless given)."""
+    if cache_dir is None:
+        cache_dir = os.environ.get("FINSENT_ONNX_CACHE") or Path.home() / ".cache" / "finsent" / "onnx"
+    return Path(cache_dir)
+
+
+def _measured_auto(loaded: LoadedModel, cache_dir: str | Path | None) -> Backend:
+    """``cpu_backend="auto"``: the fastest gated backend timed on this machine (cached decision)."""
+    import torch
+
+    from finsent.models.autoselect import choose_backend
+
+    def build(name: str) -> Backend:
+        return make_backend(loaded, device="cpu", cpu_backend=name, cache_dir=cache_dir)
+
+    choice, backend = choose_backend(
+        loaded,
+        candidates=[b for b in CPU_BACKENDS if b != "distilled" or _has_variant(loaded)],
+        build=build,
+        cache_dir=auto_cache_dir(cache_dir),
+        threads=torch.get_num_threads(),
+    )
+    backend.auto_choice = choice  # type: ignore[attr-defined]  # read by Classifier.auto_choice
+    return backend
+
+
+def _has_variant(loaded: LoadedModel) -> bool:
+    from finsent.models.distill import has_distilled
+
+    return bool(has_distilled(loaded.path, loaded.manifest))
 
 
 def _torch_int8(model: Any) -> Any:
@@ -192,16 +281,17 @@ def export_onnx_int8(loaded: LoadedModel, target: Path) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            loaded.model,
+            _with_states(loaded.model),
             (ids, mask),
             str(fp32),
             input_names=["input_ids", "attention_mask"],
-            output_names=["topic_logits", "sentiment_logits"],
+            output_names=["topic_logits", "sentiment_logits", "token_states"],
             dynamic_axes={
                 "input_ids": {0: "batch", 1: "seq"},
                 "attention_mask": {0: "batch", 1: "seq"},
                 "topic_logits": {0: "batch"},
                 "sentiment_logits": {0: "batch"},
+                "token_states": {0: "batch", 1: "seq"},
             },
             opset_version=17,
             dynamo=False,
@@ -215,3 +305,18 @@ def export_onnx_int8(loaded: LoadedModel, target: Path) -> Path:
     os.replace(tmp, target)
     fp32.unlink(missing_ok=True)
     return target
+
+
+def _with_states(model: Any) -> Any:
+    """The model with its final-layer token states as a third output (what is exported)."""
+    import torch
+
+    class WithStates(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, ids: Any, mask: Any) -> Any:
+            return self.inner.forward_states(ids, mask)
+
+    return WithStates(model)

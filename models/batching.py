@@ -8,13 +8,19 @@ from typing import Any
 
 from finsent.models.data import Example
 
-__all__ = ["CachedBatches", "TokenBatches", "batch_order"]
+__all__ = ["CachedBatches", "TokenBatches", "batch_order", "entity_fields"]
 
 
 class TokenBatches:
     """Pre-tokenised examples, padded per batch."""
 
-    def __init__(self, tokenizer: Any, examples: Sequence[Example], max_length: int) -> None:
+    def __init__(
+        self,
+        tokenizer: Any,
+        examples: Sequence[Example],
+        max_length: int,
+        entity_max_length: int | None = None,
+    ) -> None:
         from finsent.models.text import normalize_text
 
         enc = tokenizer([normalize_text(e.text) for e in examples], truncation=True, max_length=max_length)
@@ -22,6 +28,29 @@ class TokenBatches:
         self.topic = [-100 if e.topic is None else e.topic for e in examples]
         self.sent = [-100 if e.sentiment is None else e.sentiment for e in examples]
         self.pad_id = int(tokenizer.pad_token_id or 0)
+        #: Per example: (mention token positions, label) of each labeled entity.
+        self.ents: list[list[tuple[list[int], int]]] = [[] for _ in examples]
+        with_ents = [i for i, e in enumerate(examples) if e.entities]
+        if with_ents:
+            self._tokenize_entities(tokenizer, examples, with_ents, entity_max_length or max_length)
+
+    def _tokenize_entities(
+        self, tokenizer: Any, examples: Sequence[Example], idx: list[int], max_length: int
+    ) -> None:
+        """Entity texts again, with char offsets, at their own token limit (longer than headlines)."""
+        from finsent.models.spans import normalize_with_offsets, raw_to_norm, token_mask
+
+        norm = [normalize_with_offsets(examples[i].text) for i in idx]
+        enc = tokenizer(
+            [n for n, _ in norm], truncation=True, max_length=max_length, return_offsets_mapping=True
+        )
+        for j, i in enumerate(idx):
+            offsets, src = enc["offset_mapping"][j], norm[j][1]
+            self.ids[i] = enc["input_ids"][j]
+            self.ents[i] = [
+                (token_mask(offsets, [raw_to_norm(src, e.start, e.end)]), e.sentiment)
+                for e in examples[i].entities
+            ]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -46,6 +75,7 @@ class TokenBatches:
             "attention_mask": mask,
             "topic": torch.tensor([self.topic[i] for i in idx]),
             "sentiment": torch.tensor([self.sent[i] for i in idx]),
+            **entity_fields(self.ents, idx, width),
         }
 
 
@@ -55,7 +85,7 @@ class CachedBatches:
     def __init__(self, model: Any, data: TokenBatches, k: int, batch_size: int = 128) -> None:
         import torch
 
-        self.k, self.topic, self.sent = k, data.topic, data.sent
+        self.k, self.topic, self.sent, self.ents = k, data.topic, data.sent, data.ents
         self.lengths = [len(x) for x in data.ids]
         self.states: list[Any] = [None] * len(data)
         order = sorted(range(len(data)), key=lambda i: self.lengths[i])
@@ -87,7 +117,32 @@ class CachedBatches:
             "attention_mask": mask,
             "topic": torch.tensor([self.topic[i] for i in idx]),
             "sentiment": torch.tensor([self.sent[i] for i in idx]),
+            **entity_fields(self.ents, idx, width),
         }
+
+
+def entity_fields(
+    ents: Sequence[list[tuple[list[int], int]]], idx: Sequence[int], width: int
+) -> dict[str, Any]:
+    """A batch's entity tensors: ``ent_rows`` (E,) text row of each entity, ``ent_mask`` (E, T)
+    its mention tokens, ``ent_labels`` (E,) its gold sentiment; empty dict without entities."""
+    import torch
+
+    rows, labels, marks = [], [], []
+    for row, i in enumerate(idx):
+        for positions, label in ents[i]:
+            mark = torch.zeros(width)
+            mark[[p for p in positions if p < width]] = 1.0
+            rows.append(row)
+            labels.append(label)
+            marks.append(mark)
+    if not rows:
+        return {}
+    return {
+        "ent_rows": torch.tensor(rows),
+        "ent_mask": torch.stack(marks),
+        "ent_labels": torch.tensor(labels),
+    }
 
 
 def batch_order(lengths: Sequence[int], batch_size: int, gen: Any) -> list[list[int]]:

@@ -18,6 +18,7 @@ from finsent.models.labels import SENTIMENT_LABELS, TWITTER_SENTIMENT_MAP, senti
 
 __all__ = [
     "BadRow",
+    "EntityLabel",
     "Example",
     "LoadResult",
     "Task",
@@ -35,12 +36,25 @@ Task = Literal["topic", "sentiment"]
 
 
 @dataclass(frozen=True)
+class EntityLabel:
+    """The sentiment of one entity in a text: ``text[start:end]`` is its mention."""
+
+    start: int
+    end: int
+    sentiment: int
+
+
+@dataclass(frozen=True)
 class Example:
-    """One labeled text; a head's label is None when the example does not carry it."""
+    """One labeled text; a head's label is None when the example does not carry it.
+
+    ``entities`` holds per-entity sentiment labels (entity-level data, e.g. FinEntity).
+    """
 
     text: str
     topic: int | None = None
     sentiment: int | None = None
+    entities: tuple[EntityLabel, ...] = ()
 
     def label(self, task: Task) -> int | None:
         """The label of ``task`` (index into its label set), or None."""
@@ -274,5 +288,6 @@ def data_fingerprint(examples: Iterable[Example]) -> str:
     """SHA-256 over the texts and labels, in order (same data -> same fingerprint)."""
     h = hashlib.sha256()
     for ex in examples:
-        h.update(f"{ex.text}\x1f{ex.topic}\x1f{ex.sentiment}\x1e".encode())
+        ents = "".join(f"\x1d{e.start},{e.end},{e.sentiment}" for e in ex.entities)
+        h.update(f"{ex.text}\x1f{ex.topic}\x1f{ex.sentiment}{ents}\x1e".encode())
     return "sha256:" + h.hexdigest()

@@ -14,7 +14,7 @@ from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
 if TYPE_CHECKING:
     from finsent.models.inference import Classifier
 
-__all__ = ["EvalReport", "evaluate", "expected_calibration_error", "metrics_from_probs"]
+__all__ = ["EvalReport", "evaluate", "expected_calibration_error", "metrics_from_probs", "write_report"]
 
 
 @dataclass
@@ -34,6 +34,10 @@ class EvalReport:
     backend: str = ""
     skipped_rows: int = 0
     files: dict[str, str] = field(default_factory=dict)
+    #: Figures on parts of the data (entity task: all, multi_entity, disagreeing).
+    subsets: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Where the probabilities came from (entity task: ``entity`` head or ``document`` copy).
+    source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -126,11 +130,13 @@ def evaluate(
         skipped_rows=len(data.bad_rows),
     )
     if out_dir is not None:
-        _write(report, m, Path(out_dir))
+        write_report(report, m, Path(out_dir))
     return report
 
 
-def _write(report: EvalReport, m: dict[str, Any], out: Path) -> None:
+def write_report(report: EvalReport, m: dict[str, Any], out: Path) -> None:
+    """Write ``<task>_report.json``, ``<task>_confusion_matrix.png`` and ``<task>_reliability.png``
+    (``m``: :func:`metrics_from_probs` output) and record their paths in ``report.files``."""
     from finsent.models.plots import plot_confusion, plot_reliability
 
     out.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ from finsent.core.errors import BadDataError, ConfigError, FinsentError
 __all__ = [
     "DataFormatError",
     "EmptyTextError",
+    "EntitySpanError",
     "ModelLoadError",
     "ModelsError",
     "RegistryError",
@@ -31,3 +32,7 @@ class ModelLoadError(ConfigError, ModelsError):
 
 class RegistryError(ModelsError):
     """A registry operation is impossible (unknown version, nothing to roll back to)."""
+
+
+class EntitySpanError(BadDataError, ModelsError):
+    """An entity span lies outside its text or is empty (sanitise spans before scoring)."""

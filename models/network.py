@@ -32,7 +32,9 @@ __all__ = [
     "DualHeadModel",
     "LoadedModel",
     "build_model",
+    "load_entity_head",
     "load_version",
+    "new_entity_head",
     "read_manifest",
     "resolve_base_model",
     "update_manifest",
@@ -88,6 +90,8 @@ class DualHeadModel(_torch_module()):  # type: ignore[misc]  # torch imported la
         self.dropout = torch.nn.Dropout(dropout)
         self.topic_head = torch.nn.Linear(hidden, len(TOPIC_LABELS))
         self.sentiment_head = torch.nn.Linear(hidden, len(SENTIMENT_LABELS))
+        #: Optional entity-targeted sentiment head (:class:`finsent.models.entities.EntityHead`).
+        self.entity_head: Any = None
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
@@ -95,6 +99,14 @@ class DualHeadModel(_torch_module()):  # type: ignore[misc]  # torch imported la
         """Logits of both heads, shapes (batch, 20) and (batch, 3)."""
         topic, sentiment, _ = self.forward_pooled(input_ids, attention_mask)
         return topic, sentiment
+
+    def forward_states(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Logits of both heads and the final-layer token states (B, T, H) they were pooled from."""
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        topic, sentiment = self.pool_heads(hidden, attention_mask)
+        return topic, sentiment, hidden
 
     def forward_pooled(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
@@ -132,10 +144,18 @@ class DualHeadModel(_torch_module()):  # type: ignore[misc]  # torch imported la
         self, hidden: torch.Tensor, attention_mask: torch.Tensor, k: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits from cached states after layer ``k`` (runs the remaining layers and heads)."""
+        topic, sentiment, _ = self.forward_from_states(hidden, attention_mask, k)
+        return topic, sentiment
+
+    def forward_from_states(
+        self, hidden: torch.Tensor, attention_mask: torch.Tensor, k: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """As :meth:`forward_from`, also returning the final-layer token states."""
         mask = _additive_mask(attention_mask, hidden.dtype)
         for layer in self.encoder.encoder.layer[k:]:
             hidden = _layer_out(layer(hidden, mask))
-        return self.pool_heads(hidden, attention_mask)
+        topic, sentiment = self.pool_heads(hidden, attention_mask)
+        return topic, sentiment, hidden
 
     def head_state(self) -> dict[str, torch.Tensor]:
         """Weights of the two heads (for ``heads.safetensors``)."""
@@ -274,5 +294,35 @@ def load_version(path: str | Path) -> LoadedModel:
         getattr(model, name).load_state_dict(
             {k.split(".", 1)[1]: v for k, v in heads.items() if k.startswith(name + ".")}
         )
+    model.entity_head = load_entity_head(root, manifest, encoder)
     model.float().eval()
     return LoadedModel(model=model, tokenizer=tokenizer, manifest=manifest, path=root)
+
+
+def load_entity_head(root: Path, manifest: dict[str, Any], encoder: Any) -> Any:
+    """The version's entity head (fp32, eval mode), or None when it has none."""
+    from safetensors.torch import load_file
+
+    from finsent.models.entities import ENTITY_HEAD_FILE
+
+    path = root / ENTITY_HEAD_FILE
+    spec = manifest.get("entity_head")
+    if not spec or not path.is_file():
+        return None
+    head = new_entity_head(encoder, str(spec["design"]), int(spec["width"]))
+    stored = {k: v.float() for k, v in load_file(str(path)).items()}
+    if set(stored) not in (set(head.export_state()), set(head.export_state(with_base=True))):
+        raise ModelLoadError(f"{path} does not match its manifest entry {spec} (tensors differ)")
+    try:
+        head.load_state_dict(stored, strict=False)
+    except RuntimeError as exc:
+        raise ModelLoadError(f"{path} does not match its manifest entry {spec}: {exc}") from exc
+    return head.float().eval()
+
+
+def new_entity_head(encoder: Any, design: str, width: int) -> Any:
+    """A fresh entity head for ``encoder`` (the marker+layer design copies its top layer)."""
+    from finsent.models.entities import EntityHead
+
+    top = encoder.encoder.layer[-1] if design == "marker+layer" else None
+    return EntityHead(int(encoder.config.hidden_size), design=design, width=width, top_layer=top)

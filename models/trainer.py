@@ -99,6 +99,18 @@ def _logits(model: Any, data: Batches, b: dict[str, Any]) -> tuple[Any, Any]:
     return model(b["input_ids"], b["attention_mask"])  # type: ignore[no-any-return]
 
 
+def _outputs(model: Any, data: Batches, b: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """Topic and sentiment logits, and entity logits (None when the batch has no entities)."""
+    if "ent_labels" not in b or getattr(model, "entity_head", None) is None:
+        t, s = _logits(model, data, b)
+        return t, s, None
+    if isinstance(data, CachedBatches):
+        t, s, h = model.forward_from_states(b["hidden"], b["attention_mask"], data.k)
+    else:
+        t, s, h = model.forward_states(b["input_ids"], b["attention_mask"])
+    return t, s, model.entity_head(h, b["attention_mask"], b["ent_rows"], b["ent_mask"])
+
+
 def _masked_ce(logits: Any, labels: Any, weight: Any) -> Any:
     import torch
 
@@ -115,13 +127,19 @@ def evaluate_logits(model: Any, data: Batches, batch_size: int = 128) -> dict[st
     model.eval()
     order = sorted(range(len(data)), key=lambda i: data.lengths[i])
     preds: dict[str, dict[int, int]] = {"topic": {}, "sentiment": {}}
+    ent_gold: list[int] = []
+    ent_pred: list[int] = []
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            t_logits, s_logits = _logits(model, data, data.batch(idx))
+            b = data.batch(idx)
+            t_logits, s_logits, e_logits = _outputs(model, data, b)
             for j, i in enumerate(idx):
                 preds["topic"][i] = int(t_logits[j].argmax())
                 preds["sentiment"][i] = int(s_logits[j].argmax())
+            if e_logits is not None:
+                ent_gold += b["ent_labels"].tolist()
+                ent_pred += e_logits.argmax(-1).tolist()
     model.train()
     out: dict[str, float] = {}
     for task, gold_all in (("topic", data.topic), ("sentiment", data.sent)):
@@ -132,6 +150,9 @@ def evaluate_logits(model: Any, data: Batches, batch_size: int = 128) -> dict[st
         pred = [preds[task][i] for i in idx]
         out[f"{task}_accuracy"] = float(accuracy_score(gold, pred))
         out[f"{task}_macro_f1"] = float(f1_score(gold, pred, average="macro"))
+    if ent_gold:
+        out["entity_accuracy"] = float(accuracy_score(ent_gold, ent_pred))
+        out["entity_macro_f1"] = float(f1_score(ent_gold, ent_pred, average="macro"))
     f1s = [v for k, v in out.items() if k.endswith("macro_f1")]
     out["mean_macro_f1"] = sum(f1s) / len(f1s) if f1s else 0.0
     return out
@@ -173,24 +194,34 @@ class Trainer:
         power = args.class_weight_power
         self.topic_weight = class_weights([t for t in data.topic if t >= 0], len(TOPIC_LABELS), power)
         self.sentiment_weight = class_weights([s for s in data.sent if s >= 0], len(SENTIMENT_LABELS), power)
+        ent_labels = [label for ents in getattr(data, "ents", []) for _, label in ents]
+        self.entity_weight = class_weights(ent_labels, len(SENTIMENT_LABELS), power)
         self.best_metrics: dict[str, float] = {}
         self.history: list[dict[str, float]] = []
         self.losses: list[float] = []
         self.step = 0
 
     def compute_loss(self, batch: dict[str, Any], idx: list[int]) -> Any:
-        """Loss of one batch (``idx``: the examples' positions in ``data``)."""
-        t_logits, s_logits = _logits(self.model, self.data, batch)
-        return _masked_ce(t_logits, batch["topic"], self.topic_weight) + _masked_ce(
+        """Loss of one batch (``idx``: the examples' positions in ``data``); the entity head's
+        cross-entropy is added for batches with labeled entities."""
+        t_logits, s_logits, e_logits = _outputs(self.model, self.data, batch)
+        loss = _masked_ce(t_logits, batch["topic"], self.topic_weight) + _masked_ce(
             s_logits, batch["sentiment"], self.sentiment_weight
         )
+        if e_logits is not None:
+            loss = loss + _masked_ce(e_logits, batch["ent_labels"], self.entity_weight)
+        return loss
 
     def create_optimizer(self, total_steps: int) -> tuple[Any, Any]:
         """Optimiser and per-step LR schedule for a run of ``total_steps`` steps."""
         import torch
 
         args = self.args
-        heads = [p for n, p in self.model.named_parameters() if n.split(".")[0].endswith("_head")]
+        heads = [
+            p
+            for n, p in self.model.named_parameters()
+            if n.split(".")[0].endswith("_head") and p.requires_grad
+        ]
         head_ids = {id(p) for p in heads}
         body = [p for p in self.model.parameters() if p.requires_grad and id(p) not in head_ids]
         optim = torch.optim.AdamW(

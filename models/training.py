@@ -48,6 +48,14 @@ class TrainConfig:
     adapter_dtype: str = "float16"
     checkpoint_each_epoch: bool = False
     topic_train_fraction: float = 1.0
+    #: Entity head (trained when examples carry entity labels): design and MLP width.
+    entity_design: str = "mention+text"
+    entity_width: int = 128
+    #: Token limit of entity-labeled texts (news paragraphs, longer than headlines).
+    entity_max_length: int = 128
+    #: Train nothing of the encoder (and no head without labels): e.g. add an entity head to a
+    #: version while keeping its document scores exactly as they were.
+    freeze_encoder: bool = False
 
 
 @dataclass
@@ -62,14 +70,22 @@ class TrainResult:
 
 
 def split_dev(examples: Sequence[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
-    """Carve a dev split (per task, fixed seed) out of the training examples."""
+    """Carve a dev split (per task, fixed seed) out of the training examples.
+
+    Entity-labeled texts form their own group (split by text), even where a single-entity text
+    also carries a document label, so every text lands in exactly one of train and dev.
+    """
     if fraction <= 0:
         return list(examples), []
     rng = random.Random(seed)
     train: list[Example] = []
     dev: list[Example] = []
-    for task in ("topic", "sentiment"):
-        subset = [e for e in examples if e.label(task) is not None]
+    groups = (
+        [e for e in examples if e.topic is not None],
+        [e for e in examples if e.sentiment is not None and not e.entities],
+        [e for e in examples if e.entities and e.topic is None],
+    )
+    for subset in groups:
         rng.shuffle(subset)
         n_dev = round(len(subset) * fraction)
         dev.extend(subset[:n_dev])
@@ -117,6 +133,7 @@ def train(
         rng = random.Random(config.seed + 1)
         train_ex = [e for e in train_ex if e.topic is None or rng.random() < config.topic_train_fraction]
     model, tokenizer = _init_model(config)
+    _prepare_heads(model, config, train_ex)
     data, dev = _batches(model, tokenizer, train_ex, dev_ex, config, say)
 
     run = _Run(model, tokenizer, Path(out_dir), config, examples, train_ex, dev_ex)
@@ -155,11 +172,15 @@ def _batches(
     say: Callable[[str], None],
 ) -> tuple[Batches, Batches | None]:
     """Training and dev batches; in ``top`` mode, the states after the frozen layers, cached."""
-    data = TokenBatches(tokenizer, train_ex, config.max_length)
-    dev = TokenBatches(tokenizer, dev_ex, config.max_length) if dev_ex else None
-    if config.mode != "top":
+    data = TokenBatches(tokenizer, train_ex, config.max_length, config.entity_max_length)
+    dev = TokenBatches(tokenizer, dev_ex, config.max_length, config.entity_max_length) if dev_ex else None
+    n_layers = len(model.encoder.encoder.layer)
+    if config.freeze_encoder:
+        k = n_layers
+    elif config.mode != "top":
         return data, dev
-    k = max(0, len(model.encoder.encoder.layer) - config.train_layers)
+    else:
+        k = max(0, n_layers - config.train_layers)
     say(f"caching states after the {k} frozen layers")
     return CachedBatches(model, data, k), CachedBatches(model, dev, k) if dev is not None else None
 
@@ -182,7 +203,7 @@ class _Run:
         """Write the model as it is now to ``out_dir`` (version id: a timestamp when None)."""
         from finsent.models.versions import new_version_id, save_version
 
-        return save_version(
+        root = save_version(
             self.model,
             self.tokenizer,
             self.out_dir,
@@ -194,6 +215,54 @@ class _Run:
             n_train=len(self.train_ex),
             n_dev=len(self.dev_ex),
         )
+        if self.config.freeze_encoder and self.config.init_from:
+            _carry_parent(root, Path(self.config.init_from), self.train_ex)
+        return root
+
+
+#: Manifest entries about the document heads: still true of a frozen-encoder child whose
+#: document heads had no training labels (its document outputs are the parent's).
+_DOCUMENT_ENTRIES = ("train_config", "data_fingerprint", "n_train", "n_dev", "dev_metrics", "history")
+
+
+def _carry_parent(root: Path, parent: Path, train_ex: Sequence[Example]) -> None:
+    """After a frozen-encoder run: the run's own record moves under ``entity_head.training`` and
+    the parent's document-level record (and, if no document head was trained, its evaluation
+    figures) is kept, so the card describes both honestly."""
+    from finsent.models.network import read_manifest, update_manifest
+    from finsent.models.versions import write_model_card
+
+    child, base = read_manifest(root), read_manifest(parent)
+    if any(e.topic is not None or e.sentiment is not None for e in train_ex):
+        return  # a document head was trained too: the run's record is the document record
+    entries: dict[str, Any] = {k: base[k] for k in _DOCUMENT_ENTRIES if k in base}
+    entries["metrics"] = {k: v for k, v in base.get("metrics", {}).items() if "/entity " not in k}
+    if base.get("evaluation_notes"):
+        entries["evaluation_notes"] = base["evaluation_notes"]
+    if child.get("entity_head"):
+        run = {k: child[k] for k in _DOCUMENT_ENTRIES if k in child}
+        entries["entity_head"] = {**child["entity_head"], "training": run}
+    update_manifest(root, **entries)
+    write_model_card(root)
+
+
+def _prepare_heads(model: Any, config: TrainConfig, train_ex: Sequence[Example]) -> None:
+    """Add an entity head when entity labels are there; freeze what is not trained."""
+    from finsent.models.network import new_entity_head
+
+    if any(e.entities for e in train_ex):
+        head = model.entity_head
+        if head is None or head.spec() != {"design": config.entity_design, "width": config.entity_width}:
+            model.entity_head = new_entity_head(model.encoder, config.entity_design, config.entity_width)
+    if not config.freeze_encoder:
+        return
+    for param in model.encoder.parameters():
+        param.requires_grad = False
+    # A head without training labels would only drift (weight decay): keep it as loaded.
+    for name, task in (("topic_head", "topic"), ("sentiment_head", "sentiment")):
+        if not any(e.label(task) is not None for e in train_ex):  # type: ignore[arg-type]  # literal
+            for param in getattr(model, name).parameters():
+                param.requires_grad = False
 
 
 def _init_model(config: TrainConfig) -> tuple[Any, Any]:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from finsent.models.entity_card import entity_card_lines
 from finsent.models.labels import SENTIMENT_LABELS, TOPIC_LABELS
 from finsent.models.network import DEFAULT_BASE_MODEL, read_manifest, write_manifest
 
@@ -65,7 +66,13 @@ def save_version(
             save_file(extras, str(root / "encoder_extras.safetensors"))
     elif config.get("mode") == "top":
         # Only the fine-tuned top layers travel; the rest comes from the base encoder at load.
-        extras = _extras(encoder)
+        # Chosen by name, not by requires_grad: a frozen-encoder run still saves its layers.
+        first = len(encoder.encoder.layer) - int(config.get("train_layers", 0))
+        extras = {
+            n: p.detach().cpu().contiguous()
+            for n, p in encoder.named_parameters()
+            if n.startswith("encoder.layer.") and int(n.split(".")[2]) >= first
+        }
         if config.get("adapter_dtype") == "float16":
             extras = {k: v.to(torch.float16) for k, v in extras.items()}
         save_file(extras, str(root / "encoder_extras.safetensors"))
@@ -74,6 +81,7 @@ def save_version(
     if config.get("mode") == "full" or config.get("base_model") not in (None, DEFAULT_BASE_MODEL):
         tokenizer.save_pretrained(str(root / "tokenizer"))
     save_file(model.head_state(), str(root / "heads.safetensors"))
+    entity_spec = _save_entity_head(model, root, fp16=config.get("adapter_dtype") == "float16")
     manifest = {
         "format": 1,
         "version": version,
@@ -94,9 +102,32 @@ def save_version(
         "metrics": {},
         "torch_version": torch.__version__,
     }
+    if entity_spec:
+        manifest["entity_head"] = entity_spec
     write_manifest(root, manifest)
     write_model_card(root)
     return root
+
+
+def _save_entity_head(model: Any, root: Path, *, fp16: bool) -> dict[str, Any] | None:
+    """Write the entity head (if any) next to the other heads; returns its manifest entry."""
+    import torch
+    from safetensors.torch import save_file
+
+    from finsent.models.entities import ENTITY_HEAD_FILE
+
+    head = getattr(model, "entity_head", None)
+    (root / ENTITY_HEAD_FILE).unlink(missing_ok=True)
+    if head is None:
+        return None
+    dtype = torch.float16 if fp16 else torch.float32
+    # The marker+layer head copies the encoder's top layer; if that layer was trained in the same
+    # run, the copy it was trained with no longer equals it and must travel too.
+    with_base = not head.base_matches(model.encoder.encoder.layer[-1])
+    state = {k: v.to(dtype).contiguous() for k, v in head.export_state(with_base=with_base).items()}
+    save_file(state, str(root / ENTITY_HEAD_FILE))
+    spec: dict[str, Any] = head.spec()
+    return spec
 
 
 def _to_fp16(path: Path) -> None:
@@ -121,7 +152,7 @@ def warm_start(path: str | Path, config: Any) -> tuple[Any, Any]:
     from safetensors.torch import load_file
     from transformers import AutoTokenizer
 
-    from finsent.models.network import DualHeadModel, _load_encoder, resolve_base_model
+    from finsent.models.network import DualHeadModel, _load_encoder, load_entity_head, resolve_base_model
 
     root = Path(path)
     manifest = read_manifest(root)
@@ -155,6 +186,9 @@ def warm_start(path: str | Path, config: Any) -> tuple[Any, Any]:
     model = DualHeadModel(encoder, pooling=config.pooling)
     heads = load_file(str(root / "heads.safetensors"))
     model.load_state_dict(heads, strict=False)
+    model.entity_head = load_entity_head(root, manifest, encoder)
+    if model.entity_head is not None:  # kept by training when its design is the one asked for
+        model.entity_head.train()
     model.float()
     tok_dir = root / "tokenizer"
     tokenizer = AutoTokenizer.from_pretrained(
@@ -172,7 +206,8 @@ def write_model_card(root: str | Path) -> Path:
         f"# finsent model {m['version']}",
         "",
         "Two-head classifier (one encoder pass): 20 finance **topics** and **sentiment**",
-        "(negative / neutral / positive) of finance news headlines.",
+        "(negative / neutral / positive) of finance news headlines"
+        + ("; plus the sentiment of each entity a text names." if m.get("entity_head") else "."),
         "",
         "## Model",
         f"- Base encoder: `{m['base_model']}` (all-MiniLM-L6-v2, 6 layers, hidden 384).",
@@ -194,6 +229,7 @@ def write_model_card(root: str | Path) -> Path:
         '`zeroshot/twitter-financial-news-topic`), (c) the dataset author "zeroshot", MIT License.',
         "The base encoder all-MiniLM-L6-v2 is Apache-2.0 (sentence-transformers).",
         "",
+        *entity_card_lines(m.get("entity_head")),
         "## Dev metrics (model selection)",
         _table(m.get("dev_metrics", {})),
         "",

@@ -4,11 +4,14 @@ Repositories are named after what they hold; the stages call them and never writ
 
 * ``articles_repo`` (de-duplicating article store, Kafka outbox), ``sources_repo``,
   ``crawl_state_repo``, ``dead_letters_repo`` -- the ingest stage;
-* ``scores_repo`` (scored batches with their aggregates), ``aggregates`` (per-minute buckets) --
+* ``scores_repo`` (scored batches with their aggregates, through ``copy_writes``),
+  ``entity_scores_repo`` and ``sentence_scores_repo`` (per-entity and per-sentence scores),
+  ``aggregates`` (per-minute buckets: ``aggregate_fold``, the recount, ``aggregate_check``) --
   the stream stage;
 * ``scope_sums`` (aggregate sums per alert scope), ``alerts_repo`` (alert episodes and the
   outbox transaction), ``webhooks_repo`` (subscriptions, deliveries, attempts) -- alerting;
-* ``article_queries``, ``aggregate_queries``, ``paging``, ``panel_queries`` -- the HTTP API
+* ``article_queries``, ``aggregate_queries``, ``entity_queries`` (the entity view),
+  ``window_queries`` (an alert window's articles), ``paging``, ``panel_queries`` -- the HTTP API
   and dashboards;
 * ``labels_repo``, ``model_versions``, ``locks`` -- the model lifecycle.
 

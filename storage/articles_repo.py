@@ -95,6 +95,22 @@ class ArticleRepository:
         with self.engine.connect() as conn:
             return [tuple(row) for row in conn.execute(query)]
 
+    def has_canonical_url(self, canonical: str) -> bool:
+        """True when an article with this canonical URL is stored."""
+        with self.engine.connect() as conn:
+            query = select(Article.id).where(Article.canonical_url == canonical).limit(1)
+            return conn.execute(query).first() is not None
+
+    def existing_ids(self, ids: Collection[str]) -> set[str]:
+        """The ids among ``ids`` that are stored."""
+        wanted = list(ids)
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 5000):
+                chunk = wanted[start : start + 5000]
+                found.update(conn.execute(select(Article.id).where(Article.id.in_(chunk))).scalars())
+        return found
+
     def exists(self, article_id: str) -> bool:
         """True when an article with this id is stored."""
         with self.engine.connect() as conn:

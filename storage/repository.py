@@ -5,13 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.dialects.postgresql import insert
 
 from finsent.storage.exceptions import translate_errors
 from finsent.storage.schema import Article, Base, DeadLetter, Score
 
-__all__ = ["MAX_PARAMS", "bulk_upsert", "insert_dead_letter", "upsert_articles", "upsert_scores"]
+__all__ = [
+    "MAX_PARAMS",
+    "bulk_upsert",
+    "dedupe_rows",
+    "insert_dead_letter",
+    "insert_missing_articles",
+    "table_of",
+    "upsert_articles",
+    "upsert_scores",
+]
 
 #: PostgreSQL accepts at most 65535 bind parameters per statement; batches are cut below that.
 MAX_PARAMS = 60_000
@@ -20,12 +29,19 @@ _MAX_ERROR_CHARS = 10_000
 Row = Mapping[str, Any]
 
 
-def _table(table: Table | type[Base]) -> Table:
+def table_of(table: Table | type[Base]) -> Table:
+    """The Table of a Table or an ORM class."""
     return table if isinstance(table, Table) else table.__table__  # type: ignore[return-value]
 
 
-def _dedupe(rows: Iterable[Row], key: Sequence[str]) -> list[dict[str, Any]]:
-    # ON CONFLICT DO UPDATE may not touch the same row twice in one statement: last one wins.
+_table = table_of
+
+
+def dedupe_rows(rows: Iterable[Row], key: Sequence[str]) -> list[dict[str, Any]]:
+    """``rows`` with one row per ``key`` value, the last one winning (in first-seen order).
+
+    ON CONFLICT DO UPDATE may not touch the same row twice in one statement.
+    """
     by_key: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
         by_key[tuple(row[c] for c in key)] = dict(row)
@@ -65,7 +81,7 @@ def bulk_upsert(
         StorageDataError: rows violate a constraint or type (dead-letter).
     """
     tbl = _table(table)
-    batch_rows = _dedupe(rows, conflict_cols)
+    batch_rows = dedupe_rows(rows, conflict_cols)
     if not batch_rows:
         return []
     columns = list(batch_rows[0])
@@ -106,6 +122,23 @@ def upsert_articles(conn: Connection, rows: Iterable[Row], *, update: bool = Fal
     update_cols = [c for c in materialised[0] if c not in keep] if update else []
     result = bulk_upsert(conn, Article, materialised, ["id"], update_cols, returning=["id"])
     return [r[0] for r in result]
+
+
+def insert_missing_articles(conn: Connection, rows: Iterable[Row]) -> list[str]:
+    """Insert the articles not stored yet (usually none: ingest stored them before publishing).
+
+    One cheap id lookup first, so a batch of already stored articles sends no bodies at all.
+
+    Returns:
+        Ids of the articles inserted by this call.
+    """
+    materialised = [dict(r) for r in rows]
+    if not materialised:
+        return []
+    ids = [r["id"] for r in materialised]
+    with translate_errors("look up stored articles"):
+        stored = set(conn.execute(select(Article.id).where(Article.id.in_(ids))).scalars())
+    return upsert_articles(conn, [r for r in materialised if r["id"] not in stored])
 
 
 def upsert_scores(conn: Connection, rows: Iterable[Row]) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -36,9 +37,12 @@ __all__ = [
     "Base",
     "CrawlState",
     "DeadLetter",
+    "EntityScore",
     "Label",
     "ModelVersion",
+    "ReconcilePass",
     "Score",
+    "SentenceScore",
     "Source",
     "WebhookAttempt",
     "WebhookDelivery",
@@ -101,6 +105,8 @@ class Article(Base):
         Index("ix_articles_published_at", "published_at"),
         Index("ix_articles_tickers", "tickers", postgresql_using="gin"),
         Index("ix_articles_unemitted", "fetched_at", postgresql_where=text("emitted_at IS NULL")),
+        Index("ix_articles_emitted_at", "emitted_at"),  # reconciliation scans a recent window
+        Index("ix_articles_canonical_url", "canonical_url"),  # crawlers skip pages already stored
     )
 
 
@@ -158,8 +164,59 @@ class AggEntity(Base):
     mean_score: Mapped[float] = mapped_column(Float)
     weight_sum: Mapped[float] = mapped_column(Float)
     weighted_mean_score: Mapped[float] = mapped_column(Float)
+    w_negative: Mapped[float] = mapped_column(Float, server_default=text("0"))
+    w_neutral: Mapped[float] = mapped_column(Float, server_default=text("0"))
+    w_positive: Mapped[float] = mapped_column(Float, server_default=text("0"))
+    w_sum_score: Mapped[float] = mapped_column(Float, server_default=text("0"))  # w_*: storage.aggregates
 
     __table_args__ = (Index("ix_agg_entity_entity_bucket", "entity", "bucket"),)
+
+
+class EntityScore(Base):
+    """One model version's sentiment of one entity (ticker) in one article, with its relevance."""
+
+    __tablename__ = "entity_scores"
+    article_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    entity: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # entity | document (the document score stands in)
+    relevance: Mapped[float] = mapped_column(Float)  # 0..1 (shown as 0-100)
+    in_title: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    mentions: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    sentiment: Mapped[str] = mapped_column(String(16))
+    sentiment_probs: Mapped[list[float]] = mapped_column(ARRAY(Float))  # negative, neutral, positive
+    score: Mapped[float] = mapped_column(Float)  # P(positive) - P(negative), in [-1, 1]
+    confidence: Mapped[float] = mapped_column(Float)
+    published_at: Mapped[datetime] = mapped_column(TZ)  # copied from the article: bucket key
+    scored_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("source IN ('entity', 'document')", name="source"),
+        CheckConstraint("relevance >= 0 AND relevance <= 1", name="relevance"),
+        Index("ix_entity_scores_entity_published", "entity", "published_at"),
+    )
+
+
+class SentenceScore(Base):
+    """One model version's sentiment of one body sentence (``idx`` in body order) of an article."""
+
+    __tablename__ = "sentence_scores"
+    article_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    model_version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    char_start: Mapped[int] = mapped_column(Integer)  # offsets into articles.body
+    char_end: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    sentiment: Mapped[str] = mapped_column(String(16))
+    sentiment_probs: Mapped[list[float]] = mapped_column(ARRAY(Float))
+    score: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (CheckConstraint("char_start >= 0 AND char_end >= char_start", name="span"),)
 
 
 class Label(Base):
@@ -327,3 +384,15 @@ class DeadLetter(Base):
     error_type: Mapped[str] = mapped_column(String(128))
     error: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now(), index=True)
+
+
+class ReconcilePass(Base):
+    """One reconciliation pass: emitted-but-unscored articles put back into the outbox."""
+
+    __tablename__ = "reconcile_passes"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(TZ, server_default=func.now(), index=True)
+    reason: Mapped[str] = mapped_column(String(32))  # schedule | broker_restart | manual
+    cutoff: Mapped[datetime] = mapped_column(TZ)  # articles emitted before this were candidates
+    found: Mapped[int] = mapped_column(Integer)  # unscored candidates seen (at most max + 1)
+    reemitted: Mapped[int] = mapped_column(Integer)  # put back into the outbox

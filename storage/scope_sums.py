@@ -1,7 +1,9 @@
 """Sums of the per-minute aggregates per alert scope, and the articles behind them.
 
 What the rule engine reads. Scope kinds: ``topic`` (value: topic id as text), ``entity``
-(ticker), ``source`` (source id) and ``all`` (value ``*``). Topic/entity/all read the per-minute
+(ticker; counts and score sums are relevance-weighted: ``weight_sum``, ``w_negative``, ... of
+``agg_entity``, so the entity-level sentiment of a passing mention weighs little), ``source``
+(source id) and ``all`` (value ``*``). Topic/entity/all read the per-minute
 aggregate tables; ``source`` has no aggregate table yet and sums the latest score of each article
 in the span (bounded by the ``published_at`` index). Plain data in and out, so ``storage`` knows
 nothing of the alert rules.
@@ -33,14 +35,20 @@ _BASE = {
     "FROM agg_topic WHERE bucket >= :start AND bucket < :end AND topic >= 0",
     "all": "SELECT '*'::text AS v, bucket AS ts, n, n_negative, n_neutral, n_positive, sum_score "
     "FROM agg_topic WHERE bucket >= :start AND bucket < :end AND topic = -1",
-    "entity": "SELECT entity::text AS v, bucket AS ts, n, n_negative, n_neutral, n_positive, sum_score "
+    # relevance-weighted (storage.aggregates): a passing mention counts as its relevance, not as 1
+    "entity": "SELECT entity::text AS v, bucket AS ts, weight_sum AS n, w_negative AS n_negative, "
+    "w_neutral AS n_neutral, w_positive AS n_positive, w_sum_score AS sum_score "
     "FROM agg_entity WHERE bucket >= :start AND bucket < :end",
     "source": "SELECT a.source_id::text AS v, l.ts, 1 AS n, (l.sentiment = 'negative')::int AS n_negative, "
     "(l.sentiment = 'neutral')::int AS n_neutral, (l.sentiment = 'positive')::int AS n_positive, "
     f"l.score AS sum_score FROM ({_LATEST_SCORES}) l JOIN articles a ON a.id = l.article_id "
     "WHERE a.source_id IS NOT NULL",
 }
-_SUMS = "sum(n)::int, sum(n_negative)::int, sum(n_neutral)::int, sum(n_positive)::int, sum(sum_score)"
+# float sums: entity counts are sums of relevance (other scopes sum whole articles)
+_SUMS = (
+    "sum(n)::float8, sum(n_negative)::float8, sum(n_neutral)::float8, sum(n_positive)::float8, "
+    "sum(sum_score)::float8"
+)
 
 
 def _base(scope_kind: str, values: Collection[str] | None) -> tuple[str, dict[str, Any]]:

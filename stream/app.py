@@ -50,6 +50,10 @@ def create_app(config: StreamConfig) -> Any:
         broker_request_timeout=max(session + 5.0, 30.0),
         producer_acks=-1,
         producer_request_timeout=30.0,
+        # Do not wait for in-flight batches on stop or rebalance: a batch held while PostgreSQL
+        # is down would hold SIGTERM forever. Unacknowledged events are simply not committed and
+        # come back (the sink is idempotent), which is what a SIGKILL does anyway.
+        stream_wait_empty=False,
     )
     app.transport = _transport_class(int(config.fetch_max_wait_s * 1000))(app.conf.broker_consumer, app)
     return app

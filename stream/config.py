@@ -36,6 +36,11 @@ class StreamConfig:
             the delivery delay on brokers that do not answer long polls early).
         topic_partitions: partitions of the topics the app declares.
         log_level: log level of the worker.
+        whole_article: score bodies sentence by sentence and roll them up.
+        max_sentences: most body sentences scored per article.
+        entity_scoring: score entities from their own mentions (models with an entity head).
+        max_entities: most entities scored per article.
+        max_spans_per_entity: most mention spans of one entity used for its score.
     """
 
     database_url: str
@@ -57,6 +62,11 @@ class StreamConfig:
     fetch_max_wait_s: float
     topic_partitions: int
     log_level: str
+    whole_article: bool
+    max_sentences: int
+    entity_scoring: bool
+    max_entities: int
+    max_spans_per_entity: int
 
     @classmethod
     def from_settings(cls, settings: Settings, *, database_url: str, kafka_bootstrap: str) -> StreamConfig:
@@ -91,6 +101,11 @@ class StreamConfig:
             fetch_max_wait_s=stream.fetch_max_wait.total_seconds(),
             topic_partitions=kafka.topic_partitions,
             log_level=settings.log_level,
+            whole_article=stream.whole_article,
+            max_sentences=stream.max_sentences,
+            entity_scoring=stream.entity_scoring,
+            max_entities=stream.max_entities,
+            max_spans_per_entity=stream.max_spans_per_entity,
         )
 
     @property

@@ -7,6 +7,7 @@ batches never overlap on the CPU/GPU and the Faust event loop never blocks (faus
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from finsent.core.errors import BadDataError
 from finsent.models import Score
 from finsent.stream.exceptions import ModelBrokenError, StreamError
 
-__all__ = ["CANARY_TEXT", "ClassifierLike", "ModelRunner"]
+__all__ = ["CANARY_TEXT", "ClassifierLike", "ModelRunner", "has_entity_head"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,11 @@ class ClassifierLike(Protocol):
     def version(self) -> str: ...
 
     def predict(self, texts: Sequence[str]) -> Sequence[Any]: ...
+
+
+def has_entity_head(classifier: object) -> bool:
+    """Whether ``classifier`` scores entity targets (``models.Classifier.has_entity_head``)."""
+    return bool(getattr(classifier, "has_entity_head", False))
 
 
 class ModelRunner:
@@ -75,20 +81,40 @@ class ModelRunner:
         )
         return classifier
 
-    async def predict(self, texts: Sequence[str]) -> list[Score]:
+    @property
+    def has_entity_head(self) -> bool:
+        """Whether the classifier in use scores entity targets."""
+        return self._classifier is not None and has_entity_head(self._classifier)
+
+    async def predict(
+        self, texts: Sequence[str], targets: Sequence[Sequence[Any]] | None = None
+    ) -> list[Score]:
         """Score ``texts`` on the inference thread (one batch at a time).
+
+        Args:
+            texts: the texts.
+            targets: per text, its ``models.entities.EntityTarget`` list; passed to the
+                classifier only when it has an entity head.
 
         Raises:
             StreamError: the classifier returned the wrong number of scores (a bug).
         """
         classifier = self.classifier
         loop = asyncio.get_running_loop()
-        scores = list(await loop.run_in_executor(self._executor, classifier.predict, list(texts)))
+        call: Callable[[], Sequence[Any]]
+        if targets is not None and has_entity_head(classifier):
+            predict: Any = classifier.predict
+            call = functools.partial(predict, list(texts), targets=[list(t) for t in targets])
+        else:
+            call = functools.partial(classifier.predict, list(texts))
+        scores = list(await loop.run_in_executor(self._executor, call))
         if len(scores) != len(texts):
             raise StreamError(f"classifier returned {len(scores)} scores for {len(texts)} texts")
         return scores
 
-    async def predict_isolating(self, texts: Sequence[str]) -> list[Score | Exception]:
+    async def predict_isolating(
+        self, texts: Sequence[str], targets: Sequence[Sequence[Any]] | None = None
+    ) -> list[Score | Exception]:
         """Score ``texts``; a text the model fails on gets its exception instead of a score.
 
         A failing batch is bisected until the failing texts are isolated, so one poison record
@@ -99,7 +125,7 @@ class ModelRunner:
                 model's, not the data's: nothing may be dead-lettered for it).
         """
         try:
-            return list(await self.predict(texts))
+            return list(await self.predict(texts, targets))
         except StreamError:
             raise
         except Exception as exc:
@@ -109,7 +135,11 @@ class ModelRunner:
                 return [exc]
             log.debug("batch of %d failed (%s); bisecting", len(texts), type(exc).__name__)
         mid = len(texts) // 2
-        return [*await self.predict_isolating(texts[:mid]), *await self.predict_isolating(texts[mid:])]
+        lo, hi = (None, None) if targets is None else (targets[:mid], targets[mid:])
+        return [
+            *await self.predict_isolating(texts[:mid], lo),
+            *await self.predict_isolating(texts[mid:], hi),
+        ]
 
     async def _check_canary(self, cause: Exception) -> None:
         try:

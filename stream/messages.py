@@ -6,10 +6,12 @@ them into article records plus :class:`DeadLetter` entries for the ones that do 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from finsent.core.records import ArticleRecord, SchemaError
+from finsent.stream.sanitise import salvage_record
 from finsent.stream.topics import DLQ_HEADERS
 
 __all__ = ["DeadLetter", "InboundMessage", "OutboundMessage", "decode_batch"]
@@ -69,13 +71,16 @@ class DeadLetter:
 
 
 def decode_batch(
-    messages: Sequence[InboundMessage],
+    messages: Sequence[InboundMessage], *, salvaged: dict[str, Counter[str]] | None = None
 ) -> tuple[list[tuple[InboundMessage, ArticleRecord]], list[DeadLetter]]:
     """Decode a batch of raw-article messages.
 
-    A record that fails schema validation becomes a dead letter. When the same article id occurs
-    more than once in the batch only its last occurrence is kept (the others are re-deliveries of
-    the same article and need no second score).
+    A record that fails schema validation becomes a dead letter -- unless ``salvaged`` is given
+    and the record validates once its invalid entity mentions are dropped
+    (:func:`stream.sanitise.salvage_record`): then it is kept and what was dropped is counted in
+    ``salvaged[record.id]``. When the same article id occurs more than once in the batch only its
+    last occurrence is kept (the others are re-deliveries of the same article and need no second
+    score).
 
     Returns:
         ``(decoded, dead_letters)``; ``decoded`` keeps the order of the messages.
@@ -86,8 +91,15 @@ def decode_batch(
         try:
             record = ArticleRecord.from_bytes(message.value)
         except SchemaError as exc:
-            dead.append(DeadLetter.of(message, exc))
-            continue
+            if salvaged is None:
+                dead.append(DeadLetter.of(message, exc))
+                continue
+            try:
+                record, dropped = salvage_record(message.value)
+            except SchemaError:
+                dead.append(DeadLetter.of(message, exc))  # the original reason, not the retry's
+                continue
+            salvaged[record.id] = dropped
         by_id.pop(record.id, None)
         by_id[record.id] = (message, record)
     return list(by_id.values()), dead

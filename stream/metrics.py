@@ -63,6 +63,22 @@ class StreamMetrics:
             "Retries of a batch write while PostgreSQL was unavailable.",
             registry=r,
         )
+        self.sanitised = Counter(
+            "finsent_stream_sanitised",
+            "Entity mentions dropped or capped before scoring (bad spans, blank names, too many).",
+            ["reason"],
+            registry=r,
+        )
+        self.sentences_scored = Counter(
+            "finsent_stream_sentences_scored", "Body sentences scored (whole-article scoring).", registry=r
+        )
+        self.stage_seconds = Histogram(
+            "finsent_stream_stage_seconds",
+            "Time per batch in each stage (decode, plan, inference, assemble, store, publish).",
+            ["stage"],
+            buckets=_SECONDS_BUCKETS,
+            registry=r,
+        )
         self.model_reloads = Counter(
             "finsent_stream_model_reloads", "Production model versions loaded while running.", registry=r
         )

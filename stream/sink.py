@@ -1,4 +1,5 @@
-"""Write scored batches to PostgreSQL: articles, scores, aggregates and dead letters in ONE transaction.
+"""Write scored batches to PostgreSQL in ONE transaction: articles, scores, entity and sentence
+scores, aggregates and dead letters.
 
 Idempotent on (article, model version), so at-least-once delivery stores each article once.
 PostgreSQL unavailable -> retry with exponential backoff until it is back (the caller does not
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -33,8 +35,20 @@ from finsent.storage.exceptions import StorageDataError, StorageUnavailableError
 from finsent.storage.scores_repo import ScoreWriter
 from finsent.stream.messages import DeadLetter, InboundMessage
 from finsent.stream.metrics import StreamMetrics
+from finsent.stream.results import EntityResult, SentenceResult
 
-__all__ = ["STAGE", "ScoreSink", "ScoredItem", "article_row", "dead_letter_row", "score_row"]
+__all__ = [
+    "STAGE",
+    "EntityResult",
+    "ScoreSink",
+    "ScoredItem",
+    "SentenceResult",
+    "article_row",
+    "dead_letter_row",
+    "entity_rows",
+    "score_row",
+    "sentence_rows",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +60,18 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class ScoredItem:
-    """One article with its score, ready to store."""
+    """One article with its score, ready to store.
+
+    ``score`` is the article's document score: rolled up from the headline and the body's
+    sentences when the body was scored sentence by sentence (``sentences`` not empty), else the
+    headline (+ lead) score. ``entities`` has one result per (deduplicated) entity of the record.
+    """
 
     message: InboundMessage
     record: ArticleRecord
     score: Score
+    entities: list[EntityResult] = field(default_factory=list)
+    sentences: list[SentenceResult] = field(default_factory=list)
 
 
 def article_row(record: ArticleRecord) -> dict[str, Any]:
@@ -72,6 +93,69 @@ def article_row(record: ArticleRecord) -> dict[str, Any]:
         "novelty": record.novelty,
         "emitted_at": record.emitted_at,
     }
+
+
+def entity_rows(item: ScoredItem, scored_at: datetime) -> list[dict[str, Any]]:
+    """The ``entity_scores`` rows of a scored article: one per entity result, plus a
+    ``source='document'`` row (the document score) for every ticker or mention of the record the
+    results do not cover, so each entity of the article is counted once either way."""
+    s, record = item.score, item.record
+    rows = []
+    for e in item.entities:
+        row = _entity_row(item, e.ticker, e.relevance, scored_at)
+        row.update(
+            source=e.source,
+            in_title=e.in_title,
+            mentions=e.mentions,
+            sentiment=e.sentiment,
+            sentiment_probs=list(e.sentiment_probs),
+            score=e.score,
+            confidence=e.confidence,
+        )
+        rows.append(row)
+    covered = {e.ticker for e in item.entities}
+    relevance: dict[str, float] = {}
+    for m in record.entities:
+        relevance[m.ticker] = max(m.relevance, relevance.get(m.ticker, 0.0))
+    for ticker in [*(m.ticker for m in record.entities), *record.tickers]:
+        if ticker and ticker not in covered:
+            covered.add(ticker)
+            row = _entity_row(item, ticker, relevance.get(ticker, 1.0), scored_at)
+            row.update(source="document", in_title=False, mentions=0, sentiment=s.sentiment)
+            row.update(sentiment_probs=list(s.sentiment_probs), score=s.score, confidence=s.confidence)
+            rows.append(row)
+    return rows
+
+
+def _entity_row(item: ScoredItem, ticker: str, relevance: float, scored_at: datetime) -> dict[str, Any]:
+    clamped = min(1.0, max(0.0, relevance)) if math.isfinite(relevance) else 0.0
+    return {
+        "article_id": item.record.id,
+        "entity": ticker,
+        "model_version": item.score.model_version,
+        "relevance": clamped,
+        "published_at": item.record.published_at,
+        "scored_at": scored_at,
+    }
+
+
+def sentence_rows(item: ScoredItem) -> list[dict[str, Any]]:
+    """The ``sentence_scores`` rows of a scored article (none for headline-only items)."""
+    return [
+        {
+            "article_id": item.record.id,
+            "model_version": item.score.model_version,
+            "idx": t.index,
+            "char_start": t.start,
+            "char_end": t.end,
+            "text": _no_nul(t.text),
+            "sentiment": t.sentiment,
+            "sentiment_probs": list(t.sentiment_probs),
+            "score": t.score,
+            "confidence": t.confidence,
+        }
+        for t in item.sentences
+    ]
 
 
 def score_row(item: ScoredItem, scored_at: datetime) -> dict[str, Any]:
@@ -148,6 +232,8 @@ class ScoreSink:
         self._writer.write(
             articles=[article_row(i.record) for i in items],
             scores=[score_row(i, scored_at) for i in items],
+            entity_scores=[row for i in items for row in entity_rows(i, scored_at)],
+            sentence_scores=[row for i in items for row in sentence_rows(i)],
             dead_letters=[dead_letter_row(d) for d in dead],
         )
         return scored_at

@@ -20,7 +20,8 @@ from finsent.stream.inference import ClassifierLike, ModelRunner
 from finsent.stream.logs import logging_config
 from finsent.stream.metrics import StreamMetrics
 from finsent.stream.model_watch import ModelWatcher, classifier_loader
-from finsent.stream.pipeline import ScoringPipeline
+from finsent.stream.offset_guard import OffsetGuard
+from finsent.stream.pipeline import ArticleOptions, ScoringPipeline
 from finsent.stream.sink import ScoreSink
 
 __all__ = ["ScoringWorker"]
@@ -91,6 +92,7 @@ class ScoringWorker:
             topics=cfg.topics,
             metrics=self.metrics,
             watcher=self.watcher,
+            options=ArticleOptions.of(cfg),
         )
         lag = LagTracker(app, self.metrics)
         source = app.topic(cfg.topics.raw_articles, key_serializer="raw", value_serializer="raw")
@@ -110,7 +112,16 @@ class ScoringWorker:
         async def progress() -> None:
             log.info("progress", extra={**pipeline.totals, "model_version": self.runner.version})
 
+        guard = OffsetGuard(cfg.topics.raw_articles)
+
+        async def guard_offsets() -> None:
+            try:
+                await guard.check(app.consumer)
+            except Exception:  # a rebalance or a broker hiccup: look again at the next tick
+                log.debug("offset guard skipped a tick", exc_info=True)
+
         app.timer(5.0)(refresh_lag)
+        app.timer(10.0)(guard_offsets)
         app.timer(30.0)(progress)
 
         self._pipeline = pipeline

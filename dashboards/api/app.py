@@ -7,14 +7,24 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from finsent.core.errors import ConfigError
+from finsent.core.netguard import AddressPolicy
 from finsent.core.settings import Settings
-from finsent.dashboards.api import health, routes_alerts, routes_articles, routes_labels
+from finsent.dashboards.api import (
+    health,
+    routes_alerts,
+    routes_articles,
+    routes_entities,
+    routes_explain,
+    routes_labels,
+)
 from finsent.dashboards.api.deps import ApiState
+from finsent.dashboards.api.guards import AuthFailureLimiter, InputGuard, validation_error_handler
 
 __all__ = ["WEB_DIR", "create_app"]
 
@@ -65,23 +75,44 @@ def create_app(
         broker_probe=health.CachedProbe(broker_probe or health.tcp_probe),
         topic_labels=_topic_labels(),
         protect_reads=protect_reads,
+        webhook_guard=AddressPolicy.for_webhooks(settings.alerts.webhook_allow),
+        auth_limiter=AuthFailureLimiter(settings.api.auth_failures_per_minute),
     )
     app.state.metrics = health.ApiMetrics(engine)
-    for router in (routes_articles.router, routes_alerts.router, routes_labels.router, health.router):
+    app.state.explainer = routes_explain.ExplainerCache(
+        device=settings.models.device,
+        cpu_backend=settings.models.cpu_backend,
+        max_length=settings.models.max_length,
+    )
+    routers = (
+        routes_articles.router,
+        routes_explain.router,
+        routes_entities.router,
+        routes_alerts.router,
+        routes_labels.router,
+    )
+    for router in (*routers, health.router):
         app.include_router(router)
     _mount_web(app)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    # Added first, so it runs inside the counter: its 413/422 answers are counted too.
+    app.add_middleware(InputGuard, max_body_bytes=settings.api.max_body_bytes)
     app.middleware("http")(_count_requests)
     return app
 
 
 async def _count_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     started = time.perf_counter()
-    response = await call_next(request)
-    route = request.scope.get("route")
-    # The route template, not the raw path: ids in paths would explode label cardinality.
-    name = getattr(route, "path", "unmatched")
-    elapsed = time.perf_counter() - started
-    request.app.state.metrics.observe(request.method, name, response.status_code, elapsed)
+    status = 500  # an exception escaping the app becomes a 500: count it as one
+    try:
+        response = await call_next(request)
+        status = response.status_code
+    finally:
+        route = request.scope.get("route")
+        # The route template, not the raw path: ids in paths would explode label cardinality.
+        name = getattr(route, "path", "unmatched")
+        elapsed = time.perf_counter() - started
+        request.app.state.metrics.observe(request.method, name, status, elapsed)
     return response
 
 

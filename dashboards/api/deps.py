@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -14,6 +14,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
+from finsent.core.netguard import AddressPolicy
+from finsent.dashboards.api.guards import AuthFailureLimiter
 from finsent.storage.db import transaction
 
 __all__ = [
@@ -42,6 +44,8 @@ class ApiState:
     broker_probe: Any  # Callable[[str], bool]
     topic_labels: tuple[str, ...]
     protect_reads: bool = False
+    webhook_guard: AddressPolicy = field(default_factory=AddressPolicy.for_webhooks)
+    auth_limiter: AuthFailureLimiter = field(default_factory=lambda: AuthFailureLimiter(20))
 
 
 def get_state(request: Request) -> ApiState:
@@ -54,10 +58,25 @@ def require_token(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """Reject the request with 401 unless it carries ``Authorization: Bearer <api_token>``."""
-    expected = get_state(request).api_token.encode()
+    """Reject the request with 401 unless it carries ``Authorization: Bearer <api_token>``.
+
+    A client address that sent too many wrong tokens in the last minute gets 429 (with
+    ``Retry-After``) without its token being looked at.
+    """
+    state = get_state(request)
+    client = request.client.host if request.client is not None else "unknown"
+    wait = state.auth_limiter.retry_after(client)
+    if wait:
+        raise HTTPException(
+            status_code=429,
+            detail="too many failed authentications from this address; try again later",
+            headers={"Retry-After": str(wait)},
+        )
+    expected = state.api_token.encode()
     given = b"" if creds is None else creds.credentials.encode()
     if creds is None or not secrets.compare_digest(given, expected):
+        if creds is not None:  # a missing header is a mistake, a wrong token a guess
+            state.auth_limiter.failed(client)
         raise HTTPException(
             status_code=401,
             detail="missing or invalid bearer token",

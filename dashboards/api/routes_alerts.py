@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from finsent.core.alerts import AlertPayload
+from finsent.core.netguard import UnresolvableHostError, UnsafeURLError
 from finsent.dashboards.api import writes
-from finsent.dashboards.api.deps import Conn, Range, ReadAuth, WriteAuth
+from finsent.dashboards.api.deps import Conn, Range, ReadAuth, WriteAuth, field_error, get_state
 from finsent.dashboards.api.schemas import AckIn, AlertOut, AlertPage, WebhookCreated, WebhookIn, WebhookOut
 from finsent.storage import alerts_repo, webhooks_repo
 
@@ -83,8 +84,18 @@ def list_webhooks(conn: Conn) -> list[dict[str, Any]]:
     dependencies=[WriteAuth],
     summary="Subscribe a webhook to alerts",
 )
-def create_webhook(conn: Conn, body: WebhookIn) -> dict[str, Any]:
-    """Store a subscription; the answer carries the signing secret (shown only here)."""
+def create_webhook(request: Request, conn: Conn, body: WebhookIn) -> dict[str, Any]:
+    """Store a subscription; the answer carries the signing secret (shown only here).
+
+    The URL must be http(s) without credentials and resolve to public addresses only (or be in
+    ``alerts.webhook_allow``): a subscription must not make finsent call its own network.
+    """
+    try:
+        get_state(request).webhook_guard.check_url(str(body.url))
+    except UnresolvableHostError:
+        pass  # DNS may be down for now; every delivery attempt checks the address again
+    except UnsafeURLError as exc:
+        raise field_error("body", "url", str(exc)) from None
     return writes.create_webhook(
         conn,
         url=str(body.url),

@@ -20,6 +20,11 @@ __all__ = [
     "ArticleOut",
     "ArticlePage",
     "CheckOut",
+    "EntityArticleOut",
+    "EntityOut",
+    "EntityOwnScoreOut",
+    "EntityScoreOut",
+    "EntitySummaryOut",
     "HealthOut",
     "LabelIn",
     "LabelOut",
@@ -120,6 +125,67 @@ class AggregatesOut(_Out):
     start: datetime
     end: datetime
     series: list[AggregateSeries]
+
+
+class EntityScoreOut(_Out):
+    """A score as the entity view shows it."""
+
+    model_config = ConfigDict(from_attributes=True, protected_namespaces=())
+    model_version: str
+    sentiment: str
+    score: float = Field(description="P(positive) - P(negative), in [-1, 1].")
+    confidence: float
+    sentiment_probs: list[float] = Field(description="negative, neutral, positive")
+    scored_at: datetime | None = None
+
+
+class EntityOwnScoreOut(EntityScoreOut):
+    """The entity's own score in one article."""
+
+    source: Literal["entity", "document"] = Field(
+        description="'entity': scored for this entity; 'document': the article's score stands in."
+    )
+
+
+class EntityArticleOut(_Out):
+    """One of an entity's latest articles, with that entity's own score and relevance."""
+
+    id: str
+    title: str
+    url: str | None
+    source_id: str | None
+    published_at: datetime
+    tickers: list[str]
+    relevance: int = Field(ge=0, le=100, description="How much the story is about the entity, 0-100.")
+    entity: EntityOwnScoreOut | None = Field(description="The entity's own score; None if not scored yet.")
+    document: EntityScoreOut | None = Field(description="The whole article's score.")
+
+
+class EntitySummaryOut(_Out):
+    """The entity's totals over the range."""
+
+    n: int
+    n_negative: int
+    n_neutral: int
+    n_positive: int
+    negative_share: float | None
+    relevance_sum: float = Field(description="Sum of the articles' relevance (0-1 each).")
+    weighted_score: float | None = Field(description="Relevance-weighted mean signed score.")
+
+
+class EntityOut(_Out):
+    """One entity's view: sentiment index and volume over the range, and its latest articles."""
+
+    ticker: str
+    name: str | None
+    start: datetime
+    end: datetime
+    bucket: str
+    summary: EntitySummaryOut
+    points: list[AggregatePoint] = Field(
+        description="Per bucket: volume, relevance-weighted mean score (empty buckets left out)."
+    )
+    articles: list[EntityArticleOut]
 
 
 #: One anomaly episode: the alert contract itself, as webhooks and the alerts topic see it too.

@@ -11,11 +11,13 @@ from finsent.cli import (
     alerts_cmd,
     api_cmd,
     dashboards_cmd,
+    entities_cmd,
     ingest_cmd,
     models_cmd,
     retrain_cmd,
     run_cmd,
     runtime_cmd,
+    sink_bench_cmd,
     stream_cmd,
 )
 from finsent.cli.common import bench_app, console
@@ -62,7 +64,9 @@ for _module in (
     runtime_cmd,
     models_cmd,
     ingest_cmd,
+    entities_cmd,
     stream_cmd,
+    sink_bench_cmd,
     alerts_cmd,
     api_cmd,
     dashboards_cmd,

@@ -138,10 +138,13 @@ def alerts_subscribe(
     event: list[str] = typer.Option([], help="Events to send (default: opened, updated)."),
 ) -> None:
     """Register a webhook subscription."""
+    from finsent.core.netguard import AddressPolicy, UnresolvableHostError
     from finsent.storage import webhooks_repo
 
     if not url.startswith(("http://", "https://")) or not secret.strip() or fmt not in ("json", "slack"):
         raise typer.BadParameter("need an http(s) URL, a non-empty --secret and --format json|slack")
+    with contextlib.suppress(UnresolvableHostError):  # each delivery checks the address again
+        AddressPolicy.for_webhooks(current().settings.alerts.webhook_allow).check_url(url)
     filters = {
         k: v
         for k, v in {"rules": rule, "severities": severity, "scopes": scope, "events": event}.items()
@@ -163,9 +166,11 @@ def alerts_test_webhook(
     import httpx
 
     from finsent.alerts.webhooks import send_test
+    from finsent.core.netguard import AddressPolicy
 
+    guard = AddressPolicy.for_webhooks(current().settings.alerts.webhook_allow)
     try:
-        response = send_test(url, secret, fmt=fmt, timeout_s=timeout.total_seconds())
+        response = send_test(url, secret, fmt=fmt, timeout_s=timeout.total_seconds(), guard=guard)
     except httpx.TransportError as exc:
         raise RetryableError(f"{url}: {type(exc).__name__}: {exc}") from None
     except httpx.HTTPError as exc:

@@ -49,7 +49,21 @@ def load_benchmark(name: str) -> ModuleType:
         # Last, so whatever is installed wins over the checkout's folders; needed by benchmarks that
         # spawn processes (multiprocessing's spawn re-imports ``benchmarks.<name>`` in the child).
         sys.path.append(str(root))
+    _first_if_shadowed(root)
     return importlib.import_module(f"benchmarks.{name}")
+
+
+def _first_if_shadowed(root: Path) -> None:
+    """Put the checkout first on ``sys.path`` when an installed top-level ``benchmarks`` or
+    ``tests`` package would shadow its own (pysbd's wheel ships a ``benchmarks`` package):
+    spawned measuring processes import ``benchmarks.<name>`` by ``sys.path`` order."""
+    for package in _CHECKOUT_PACKAGES:
+        spec = importlib.machinery.PathFinder.find_spec(package, sys.path)
+        where = list(spec.submodule_search_locations or []) if spec is not None else []
+        if where and Path(where[0]).resolve() != root / package:
+            sys.path.remove(str(root))
+            sys.path.insert(0, str(root))
+            return
 
 
 def _bind(package: str, root: Path) -> None:

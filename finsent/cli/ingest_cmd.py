@@ -80,12 +80,25 @@ def _services(app: AppContext) -> tuple[Engine, str]:
 
 def _print_report(report: CrawlReport) -> None:
     table = Table(title="crawl summary")
-    for column in ("source", "kind", "fetched", "new", "duplicates", "errors", "304", "last error"):
+    for column in (
+        "source",
+        "kind",
+        "fetched",
+        "new",
+        "duplicates",
+        "deferred",
+        "errors",
+        "304",
+        "last error",
+    ):
         table.add_column(
-            column, justify="right" if column in {"fetched", "new", "duplicates", "errors", "304"} else "left"
+            column,
+            justify="right"
+            if column in {"fetched", "new", "duplicates", "deferred", "errors", "304"}
+            else "left",
         )
     for s in report.sources:
-        counts = (s.fetched, s.new, s.duplicates, s.errors, s.not_modified)
+        counts = (s.fetched, s.new, s.duplicates, s.deferred, s.errors, s.not_modified)
         table.add_row(s.source_id, s.kind, *(str(n) for n in counts), (s.last_error or "")[:80])
     console.print(table)
     pub = report.published
@@ -141,7 +154,18 @@ def crawl(
         return
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    run_scheduled(crawler, stop)
+    reconciler = None
+    if engine is not None:
+        from finsent.ingest.reconcile import build_reconciler, serve_metrics
+
+        reconciler = build_reconciler(engine, settings.ingest, publisher=crawler.publisher)
+        serve_metrics(reconciler.metrics, settings.ingest.metrics_port)
+    run_scheduled(
+        crawler,
+        stop,
+        reconciler=reconciler,
+        reconcile_interval_s=settings.ingest.reconcile_interval.total_seconds(),
+    )
 
 
 def _sources_file(path: Path, only: list[str]) -> SourcesFile:
@@ -196,6 +220,7 @@ def replay_cmd(
 ) -> None:
     """Publish a CSV/JSONL corpus to the raw-articles topic (backfills, load tests)."""
     from finsent.ingest import replay
+    from finsent.ingest.app import universe_tagger
     from finsent.stream.topics import Topics
 
     app = current()
@@ -216,6 +241,7 @@ def replay_cmd(
         retime=retime,
         limit=limit,
         detect_languages=languages,
+        tagger=universe_tagger(settings),
     )
     console.print(
         f"read {stats.read}, new {stats.new}, duplicates {stats.duplicates}, bad {stats.bad}, "
@@ -273,7 +299,7 @@ def sources_check(
 
     path = file or current().settings.ingest.sources_file
     parsed = load_sources(path)
-    tagger = build_tagger(parsed)
+    tagger = build_tagger(parsed, settings=current().settings)
     table = Table(title=f"{path}: {len(parsed.sources)} source(s), {len(tagger.table)} tickers known")
     for column in ("id", "kind", "enabled", "interval s", "where"):
         table.add_column(column)

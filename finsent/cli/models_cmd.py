@@ -13,7 +13,7 @@ from finsent.cli.context import current
 from finsent.core.errors import FinsentError
 from finsent.core.sections import CpuBackend, Device
 
-__all__ = ["read_labeled", "register", "resolve_model"]
+__all__ = ["read_entities", "read_labeled", "register", "resolve_model"]
 
 models_app = typer.Typer(help="Model registry: list, show, promote, roll back.", no_args_is_help=True)
 
@@ -32,6 +32,21 @@ def resolve_model(model: str | None) -> str:
 def train_cmd(
     topic_data: list[Path] = typer.Option([], "--topic-data", help="Labeled topic file(s) (CSV/JSONL)."),
     sentiment_data: list[Path] = typer.Option([], "--sentiment-data", help="Labeled sentiment file(s)."),
+    entity_data: list[Path] = typer.Option(
+        [], "--entity-data", help="Entity-level sentiment file(s), FinEntity JSONL (trains the entity head)."
+    ),
+    entity_design: str = typer.Option(
+        "mention+text",
+        help="Entity head: mention, mention+text or mention+attn (see finsent.models.entities).",
+    ),
+    entity_width: int = typer.Option(128, help="Width of the entity head's MLP."),
+    entity_doc_labels: bool = typer.Option(
+        False, help="Also use a single-entity text's entity label as its document sentiment label."
+    ),
+    freeze_encoder: bool = typer.Option(
+        False,
+        help="Train only heads that have labels (e.g. add an entity head to --init-from, doc scores kept).",
+    ),
     out: Path | None = typer.Option(None, help="Version directory (default: <model store>/<version>)."),
     version: str | None = typer.Option(None, help="Version id (default: a timestamp)."),
     base_model: str | None = typer.Option(
@@ -42,7 +57,9 @@ def train_cmd(
     train_layers: int = typer.Option(4, help="Layers trained in --mode top."),
     lora_rank: int = typer.Option(64, help="LoRA rank in --mode lora."),
     epochs: int = typer.Option(3),
-    lr: float = typer.Option(1.5e-4, help="Encoder learning rate (heads: 2e-3)."),
+    lr: float = typer.Option(1.5e-4, help="Encoder learning rate."),
+    head_lr: float = typer.Option(2e-3, help="Learning rate of the heads."),
+    patience: int = typer.Option(2, help="Epochs without dev improvement before stopping."),
     batch_size: int = typer.Option(32),
     max_length: int = typer.Option(64, help="Training token limit."),
     seed: int = typer.Option(13),
@@ -54,10 +71,14 @@ def train_cmd(
 
     from finsent.models.training import TrainConfig, train
 
-    if not topic_data and not sentiment_data:
-        raise typer.BadParameter("give --topic-data and/or --sentiment-data")
+    if not topic_data and not sentiment_data and not entity_data:
+        raise typer.BadParameter("give --topic-data, --sentiment-data and/or --entity-data")
+    from finsent.models.quiet import quiet_third_party
+
+    quiet_third_party()
     settings = current().override(models={"base_model": base_model})
     examples = [e for ds in read_labeled(topic_data, sentiment_data) for e in ds.examples]
+    examples += read_entities(entity_data, doc_labels=entity_doc_labels)
     if max_examples:
         random.Random(seed).shuffle(examples)
         examples = examples[:max_examples]
@@ -76,15 +97,34 @@ def train_cmd(
         lora_alpha=2 * lora_rank,
         epochs=epochs,
         lr=lr,
+        head_lr=head_lr,
+        patience=patience,
         batch_size=batch_size,
         max_length=max_length,
         seed=seed,
+        entity_design=entity_design,
+        entity_width=entity_width,
+        freeze_encoder=freeze_encoder,
     )
     result = train(examples, target, config, version=vid, on_log=console.print)
     console.print(f"[green]wrote[/green] {result.path}: dev {json.dumps(result.dev_metrics)}")
     if register:
         record = current().registry.register(result.path, copy=out is not None)
         console.print(f"registered {record.version} as {record.status}")
+
+
+def read_entities(paths: list[Path], *, doc_labels: bool = False) -> list[Any]:
+    """Examples of entity-level files (bad rows reported); ``doc_labels``: single-entity texts
+    also carry their entity's label as document sentiment."""
+    from finsent.models.entity_data import read_entity_jsonl, with_document_labels
+
+    out: list[Any] = []
+    for path in paths:
+        loaded = read_entity_jsonl(path)
+        if loaded.bad_rows:
+            err_console.print(f"[yellow]skipped {len(loaded.bad_rows)} bad rows:[/yellow]\n{loaded.report()}")
+        out += with_document_labels(loaded.examples) if doc_labels else loaded.examples
+    return out
 
 
 def read_labeled(topic_data: list[Path], sentiment_data: list[Path]) -> list[Any]:
@@ -102,8 +142,12 @@ def read_labeled(topic_data: list[Path], sentiment_data: list[Path]) -> list[Any
 
 def eval_cmd(
     data: Path = typer.Option(..., help="Labeled file: CSV, JSONL, PhraseBank or Twitter Financial News."),
-    task: str | None = typer.Option(None, help="topic or sentiment (default: from the file)."),
-    model: str | None = typer.Option(None, help="Version directory or id (default: production)."),
+    task: str | None = typer.Option(
+        None, help="topic, sentiment or entity (FinEntity JSONL; default: from the file)."
+    ),
+    model: str | None = typer.Option(
+        None, help="Version directory or id (default: production, else shipped)."
+    ),
     out: Path = typer.Option(Path("eval"), help="Directory for the JSON report and PNGs."),
     cpu_backend: CpuBackend | None = typer.Option(
         None,
@@ -121,27 +165,40 @@ def eval_cmd(
 ) -> None:
     """Evaluate a model on a labeled file: accuracy, macro-F1, per-class P/R/F1, ECE, plots."""
     from finsent.models.data import read_dataset
+    from finsent.models.entity_data import read_entity_jsonl
+    from finsent.models.entity_eval import evaluate_entities
     from finsent.models.evaluation import evaluate
     from finsent.models.inference import Classifier
 
-    if task not in (None, "topic", "sentiment"):
-        raise typer.BadParameter("--task must be topic or sentiment")
+    if task not in (None, "topic", "sentiment", "entity"):
+        raise typer.BadParameter("--task must be topic, sentiment or entity")
     settings = current().override(models={"device": device, "cpu_backend": cpu_backend})
-    loaded = read_dataset(
-        data,
-        task,  # type: ignore[arg-type]  # checked against the two literals above
-        text_column=text_column,
-        label_column=label_column,
-        label_map=json.loads(label_map) if label_map else None,
-    )
+    loaded: Any
+    if task == "entity":
+        loaded = read_entity_jsonl(data)
+    else:
+        loaded = read_dataset(
+            data,
+            task,  # type: ignore[arg-type]  # checked against the literals above
+            text_column=text_column,
+            label_column=label_column,
+            label_map=json.loads(label_map) if label_map else None,
+        )
+    from finsent.cli.explain_cmd import model_or_shipped
+    from finsent.models.quiet import quiet_third_party
+
+    quiet_third_party()
     clf = Classifier.load(
-        resolve_model(model),
+        model_or_shipped(model),
         device=settings.models.device,
         cpu_backend=settings.models.cpu_backend,
         max_length=settings.models.max_length,
         batch_size=settings.stream.batch_size,
     )
-    report = evaluate(clf, loaded, out, task=task)  # type: ignore[arg-type]
+    if task == "entity":
+        report = evaluate_entities(clf, loaded, out)
+    else:
+        report = evaluate(clf, loaded, out, task=task)  # type: ignore[arg-type]
     if loaded.bad_rows:
         err_console.print(f"[yellow]skipped {len(loaded.bad_rows)} bad rows:[/yellow]\n{loaded.report()}")
     if record:
@@ -164,6 +221,14 @@ def _print_report(report: Any) -> None:
         f"{report.backend}): accuracy {report.accuracy:.4f}  macro-F1 {report.macro_f1:.4f}  "
         f"ECE {report.ece:.4f}"
     )
+    if report.source == "document":
+        console.print(
+            "[yellow]this version has no entity head: the document score stands in for each entity[/yellow]"
+        )
+    for name, sub in report.subsets.items():
+        console.print(
+            f"  {name}: n={sub['n']}  accuracy {sub['accuracy']:.4f}  macro-F1 {sub['macro_f1']:.4f}"
+        )
     table = Table("class", "precision", "recall", "F1", "support")
     for name, m in report.per_class.items():
         if m["support"]:
@@ -192,12 +257,18 @@ def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
 
 @models_app.command("show")
 def models_show(version: str | None = typer.Argument(None, help="Default: production.")) -> None:
-    """Show one version: status, paths, metrics."""
+    """Show one version: status, paths, metrics, and what `cpu_backend=auto` chose on this machine."""
+    from finsent.models.autoselect import decisions
+    from finsent.models.backends import auto_cache_dir
+
     registry = current().registry
     record = registry.get(version) if version else registry.production()
     if record is None:
         raise FinsentError("no production model registered")
-    print(json.dumps(_record_dict(record), indent=2, default=str))
+    data = _record_dict(record)
+    # Decided at the version's first load per (CPU, threads); empty until then.
+    data["auto_backend"] = decisions(auto_cache_dir(), record.version)
+    print(json.dumps(data, indent=2, default=str))
 
 
 @models_app.command("promote")
@@ -234,33 +305,19 @@ def bench_inference(
 ) -> None:
     """Docs/s of the engine vs the transformers pipeline (one at a time, batch 64), peak memory."""
     import torch
-    from rich.table import Column, Table
 
     from finsent.cli.bench_loader import load_benchmark
+    from finsent.cli.bench_report import print_inference_report
+    from finsent.models.quiet import quiet_third_party
     from finsent.models.registry import DEFAULT_MODEL_DIR
 
+    quiet_third_party()
     bench = load_benchmark("inference")
     path = str(DEFAULT_MODEL_DIR) if model is None else resolve_model(model)
     report = bench.run_inference_bench(
         path, data, n=n, n_single=n_single, threads=threads, cuda=torch.cuda.is_available()
     )
-    table = Table(
-        Column("method", no_wrap=True), "docs", "docs/s", "x pipeline 1-by-1", "x pipeline b64", "peak RSS MB"
-    )
-    for r in report["results"]:
-        table.add_row(
-            r["method"],
-            str(r["docs"]),
-            f"{r['docs_per_s']:.1f}",
-            f"{r['x_pipeline_single']:.2f}",
-            f"{r['x_pipeline_batch64']:.2f}",
-            f"{r['peak_rss_mb']:.0f}",
-        )
-    console.print(
-        f"model {report['model_version']}, {report['texts']} texts, mean {report['mean_tokens']:.1f} tokens, "
-        f"{threads} threads; engine auto on CPU = {report['auto_cpu_backend']}"
-    )
-    console.print(table)
+    print_inference_report(report)
     out.write_text(json.dumps(report, indent=2), encoding="utf-8")
     chart = bench.plot_bench(report, out.with_suffix(".png"))
     console.print(f"wrote {out} and {chart}")
@@ -269,8 +326,12 @@ def bench_inference(
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
     from finsent.cli.distill_cmd import models_distill
+    from finsent.cli.explain_cmd import explain_cmd
+    from finsent.cli.gate_cmd import models_gate
 
     models_app.command("distill")(models_distill)
+    models_app.command("gate")(models_gate)
+    app.command("explain")(explain_cmd)
     app.command("train")(train_cmd)
     app.command("eval")(eval_cmd)
     app.add_typer(models_app, name="models")

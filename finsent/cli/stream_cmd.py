@@ -114,13 +114,29 @@ def bench_pipeline(
         None, help="Model version directory (default: the production model, else the shipped default)."
     ),
     output: Path = typer.Option(Path("bench-results/pipeline.json"), help="Where to write the JSON report."),
+    modes: str = typer.Option(
+        "headline,article,article-no-entities",
+        help="Comma-separated modes run in turn: headline (title + lead), article (whole-article, "
+        "entity scoring on), article-no-entities (whole-article, entity scoring off).",
+    ),
+    corpus: Literal["demo", "generated"] = typer.Option(
+        "demo",
+        help="demo: the demo feed's multi-paragraph articles, tagged by ingest; generated: one-line bodies.",
+    ),
 ) -> None:
     """End-to-end benchmark on the running stack (`finsent up`): sustained articles/s vs the
-    standalone engine, and publish -> row latency percentiles at a fraction of that rate."""
+    standalone engine, and publish -> row latency percentiles at a fraction of that rate, for
+    headline-only and whole-article scoring, with entity scoring on and off."""
     from finsent.cli.bench_loader import load_benchmark
     from finsent.runtime import create_topics
 
     bench = load_benchmark("pipeline")
+    chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
+    unknown = sorted(set(chosen) - set(bench.MODES))
+    if unknown or not chosen:
+        raise typer.BadParameter(
+            f"unknown mode(s) {unknown}; known: {sorted(bench.MODES)}", param_hint="--modes"
+        )
 
     app = current()
     settings = app.override(
@@ -139,6 +155,8 @@ def bench_pipeline(
             batch_window_s=settings.stream.batch_window.total_seconds(),
             concurrency=settings.stream.concurrency,
             model_path=model,
+            corpus=corpus,
+            modes=chosen,
         ),
         create_topics=create_topics,
         progress=lambda line: console.print(line, highlight=False),

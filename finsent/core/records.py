@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from finsent.core.errors import BadDataError
 
@@ -19,6 +19,8 @@ __all__ = [
     "AlertRecord",
     "ArticleRecord",
     "EntityMention",
+    "EntitySentiment",
+    "MentionSpan",
     "Record",
     "SchemaError",
     "ScoredArticleRecord",
@@ -80,13 +82,34 @@ class Record(BaseModel):
             raise SchemaError(f"{cls.KIND} v{cls.VERSION}: {problems}") from None
 
 
+class MentionSpan(BaseModel):
+    """Where an entity is written: character offsets ``[start, end)`` into the article's title or body.
+
+    The record does not check a span against the text (a bad span must not lose the article);
+    consumers drop spans that fall outside their field.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    field: Literal["title", "body"]
+    start: int = Field(ge=0)
+    end: int = Field(gt=0)
+    text: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MentionSpan:
+        if self.end <= self.start:
+            raise ValueError(f"span end {self.end} must be after start {self.start}")
+        return self
+
+
 class EntityMention(BaseModel):
-    """A company/ticker an article is about, with its relevance in [0, 1]."""
+    """A company/ticker an article is about, with its relevance in [0, 1] and where it is written."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     ticker: str = Field(min_length=1, max_length=32)
     name: str | None = None
     relevance: float = Field(ge=0.0, le=1.0)
+    spans: list[MentionSpan] = Field(default_factory=list)
 
 
 class ArticleRecord(Record):
@@ -122,6 +145,19 @@ class ArticleRecord(Record):
         return value
 
 
+class EntitySentiment(BaseModel):
+    """One entity's own sentiment in a scored article (``source`` ``document``: the document's copied)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    ticker: str = Field(min_length=1, max_length=32)
+    relevance: float = Field(ge=0.0, le=1.0)
+    sentiment: Literal["negative", "neutral", "positive"]
+    sentiment_probs: list[float] = Field(min_length=3, max_length=3)
+    score: float = Field(ge=-1.0, le=1.0)
+    confidence: float = Field(ge=0.0, le=1.0)
+    source: Literal["entity", "document"]
+
+
 class ScoredArticleRecord(Record):
     """An article's scores, published by the stream workers to the scored topic."""
 
@@ -145,6 +181,10 @@ class ScoredArticleRecord(Record):
     score: float = Field(ge=-1.0, le=1.0)
     confidence: float = Field(ge=0.0, le=1.0)
     entities: list[EntityMention] = Field(default_factory=list)
+    #: Per-entity sentiment (one per entity of ``entities`` the worker scored, same tickers).
+    entity_scores: list[EntitySentiment] = Field(default_factory=list)
+    #: Body sentences rolled into the document score (0: headline + lead only).
+    sentences_scored: int = Field(0, ge=0)
 
     _tz = field_validator("published_at", "emitted_at", "scored_at")(_utc)
 

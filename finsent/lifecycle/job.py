@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine
 
+from finsent.core.netguard import AddressPolicy
 from finsent.core.settings import Settings
 from finsent.lifecycle import (
     DriftReport,
@@ -266,7 +267,14 @@ class RetrainJob:
             log.exception("could not write the report of failed run %s", run_id)
         if self.alert_on_failure:
             try:
-                raise_failure_alert(self.engine, run_id, error, report_path=path, started_at=started)
+                raise_failure_alert(
+                    self.engine,
+                    run_id,
+                    error,
+                    report_path=path,
+                    started_at=started,
+                    guard=AddressPolicy.for_webhooks(self.settings.alerts.webhook_allow),
+                )
             except Exception:  # the alert is best effort; the failure is logged either way
                 log.exception("could not raise the retrain failure alert for run %s", run_id)
         return RunOutcome("failed", run_id, error, None, report, path)

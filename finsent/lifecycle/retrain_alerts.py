@@ -23,6 +23,7 @@ from finsent.alerts.lifecycle import AlertState, decide
 from finsent.alerts.rules import EventRule
 from finsent.alerts.store import DbAlertStore
 from finsent.alerts.webhooks import DeliveryWorker
+from finsent.core.netguard import AddressPolicy
 
 __all__ = ["FAILURE_RULE", "RETRAIN_FAILED", "raise_failure_alert", "resolve_failure_alert"]
 
@@ -57,11 +58,12 @@ def raise_failure_alert(
     report_path: Path | None = None,
     started_at: datetime | None = None,
     deliver: bool = True,
+    guard: AddressPolicy | None = None,
 ) -> int | None:
     """Open (or update) the ``retrain_failed`` alert and enqueue its webhook deliveries.
 
     With ``deliver`` the due deliveries are also sent at once (the alerts service retries the
-    ones that fail).
+    ones that fail); ``guard`` says where they may go (default: public addresses only).
 
     Returns:
         The alert's id (None if another writer opened the episode at the same moment).
@@ -75,7 +77,7 @@ def raise_failure_alert(
     change = decide(RETRAIN_FAILED, _SCOPE_VALUE, latest, detection, started_at or now, now)
     events = store.apply(RETRAIN_FAILED, [change]) if change is not None else []
     if deliver:
-        _deliver_now(engine)
+        _deliver_now(engine, guard or AddressPolicy.for_webhooks())
     return events[0].alert_id if events else None
 
 
@@ -94,8 +96,8 @@ def resolve_failure_alert(engine: Engine, run_id: str) -> int | None:
     return events[0].alert_id if events else None
 
 
-def _deliver_now(engine: Engine) -> None:
+def _deliver_now(engine: Engine, guard: AddressPolicy) -> None:
     try:
-        asyncio.run(DeliveryWorker(engine, timeout_s=10.0).run_once())
+        asyncio.run(DeliveryWorker(engine, timeout_s=10.0, guard=guard).run_once())
     except Exception:  # pending deliveries stay queued for the alerts service
         log.exception("sending the retrain alert's webhooks failed; they stay queued")

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import psutil
 import psycopg
 
 from finsent.runtime.exceptions import EmbeddedStartError
@@ -57,6 +58,17 @@ def postgres_healthy(url: str, timeout_s: float = 3.0) -> bool:
         return True
     except psycopg.Error:
         return False
+
+
+def _processes_in(directory: Path) -> bool:
+    """Whether a live (non-zombie) process has ``directory`` as its working directory."""
+    for proc in psutil.process_iter(["status"]):
+        try:
+            if proc.info["status"] != psutil.STATUS_ZOMBIE and Path(proc.cwd()) == directory:
+                return True
+        except (psutil.Error, OSError):
+            continue
+    return False
 
 
 def _libpq(url: str) -> str:
@@ -105,6 +117,7 @@ class EmbeddedPostgres:
         """
         user = self._system_user()
         self._init_data_dir(user)
+        self._clear_dead_lock(timeout_s)
         cmd = [
             str(self.bin_dir / "postgres"),
             "-D",
@@ -147,6 +160,29 @@ class EmbeddedPostgres:
         return stop_process(record.pid, first_signal=signal.SIGINT, timeout_s=timeout_s)
 
     # --- internals --------------------------------------------------------------------------------
+    def _clear_dead_lock(self, timeout_s: float) -> None:
+        """Remove the ``postmaster.pid`` of a killed server that nobody reaped (a zombie).
+
+        PostgreSQL removes a lock file whose pid is gone, but a zombie still answers ``kill 0``,
+        so a SIGKILLed server in a container whose init does not reap would block every restart.
+        The file is removed only once no process of the old server is left (its backends have
+        the data directory as working directory): two servers on one data directory never run.
+        """
+        lock = self.pgdata / "postmaster.pid"
+        try:
+            pid = int(lock.read_text().splitlines()[0])
+            proc = psutil.Process(pid)
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                return
+        except (OSError, ValueError, IndexError, psutil.Error):
+            return
+        deadline = time.monotonic() + timeout_s
+        while _processes_in(self.pgdata) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not _processes_in(self.pgdata):
+            log.info("removing postmaster.pid of killed server %d (not reaped)", pid)
+            lock.unlink(missing_ok=True)
+
     def _system_user(self) -> pwd.struct_passwd | None:
         if os.geteuid() != 0:
             return None

@@ -134,9 +134,18 @@ def _wait_gone(pid: int, timeout_s: float) -> bool:
     return not pid_alive(pid)
 
 
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether a TCP port can be bound on ``host`` right now."""
+def port_is_free(port: int, host: str = "127.0.0.1", *, reuse_addr: bool = False) -> bool:
+    """Whether a TCP port can be bound on ``host`` right now.
+
+    Args:
+        port: the port.
+        host: the address.
+        reuse_addr: probe as a server does (``SO_REUSEADDR``): connections of a server that just
+            died linger in TIME_WAIT for a minute and must not make its own port look taken.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        if reuse_addr:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -51,8 +51,12 @@ def provision(settings: Settings, database_url: str, kafka_bootstrap: str) -> li
 
 
 def _register_default_model(settings: Settings, engine: Engine) -> str:
-    from finsent.models.registry import ModelRegistry, ensure_default_registered
     from finsent.storage.model_versions import SqlModelIndex
+
+    current = SqlModelIndex(engine).production()
+    if current is not None:  # the usual case on a restart: no need to import torch (seconds)
+        return f"production model: {current['version']}"
+    from finsent.models.registry import ModelRegistry, ensure_default_registered
 
     registry = ModelRegistry(SqlModelIndex(engine), settings.model_store_dir)
     try:

@@ -17,7 +17,7 @@ from finsent.runtime.exceptions import EmbeddedStartError, StackNotRunningError
 from finsent.runtime.kafka_admin import kafka_healthy
 from finsent.runtime.postgres import EmbeddedPostgres, postgres_healthy
 from finsent.runtime.processes import free_port, pid_alive, port_is_free, process_create_time
-from finsent.runtime.state import ServiceRecord, StackState, state_lock
+from finsent.runtime.state import ServiceRecord, StackState, last_records, state_lock
 
 __all__ = [
     "EmbeddedStack",
@@ -71,6 +71,7 @@ class StackStatus:
     """Health of every service finsent needs."""
 
     services: tuple[ServiceStatus, ...]
+    problem: str | None = None  # the state file was damaged (services found from pid files)
 
     @property
     def healthy(self) -> bool:
@@ -110,7 +111,14 @@ class EmbeddedStack:
         """
         with state_lock(self.data_dir):
             state = StackState.read(self.data_dir)
-            notes = self._drop_stale(state)
+            notes = [f"{state.problem}; rewritten"] if state.problem else []
+            notes += [
+                f"adopted {_LABEL[n]} already running on this data dir "
+                f"(pid {state.services[n].pid}, port {state.services[n].port}, from its pid file)"
+                for n in state.adopted
+                if not state.problem
+            ]
+            notes += self._drop_stale(state)
             started: list[str] = []
             try:
                 if self.settings.embedded_database and "postgres" not in state.services:
@@ -167,14 +175,22 @@ class EmbeddedStack:
             state.write(self.data_dir)
         return notes
 
-    @staticmethod
-    def _choose_port(name: str, configured: int, notes: list[str]) -> int:
-        if configured == 0:
+    def _choose_port(self, name: str, configured: int, notes: list[str]) -> int:
+        # Unset port: the one this service had last time, so clients that outlived it (a
+        # crawler, a worker) reconnect to the same address instead of retrying a dead one.
+        wanted = configured
+        if wanted == 0:
+            last = last_records(self.data_dir).get(name)
+            wanted = last.port if last is not None else 0
+        if wanted == 0:
             return free_port()
-        if port_is_free(configured):
-            return configured
+        if port_is_free(wanted, reuse_addr=True):
+            return wanted
         port = free_port()
-        notes.append(f"{_LABEL[name]} port {configured} is taken; using {port} instead")
+        notes.append(
+            f"{_LABEL[name]} port {wanted} is taken; using {port} instead "
+            "(restart the finsent services that were connected to the old port)"
+        )
         return port
 
     def _undo(self, state: StackState, started: list[str]) -> None:
@@ -228,7 +244,7 @@ class EmbeddedStack:
             services.append(ServiceStatus("kafka", "external", self.settings.kafka_bootstrap, None, ok, ok))
         else:
             services.append(self._embedded_status(state.services.get("kafka"), "kafka", timeout_s))
-        return StackStatus(tuple(services))
+        return StackStatus(tuple(services), state.problem)
 
     @staticmethod
     def _embedded_status(rec: ServiceRecord | None, name: str, timeout_s: float) -> ServiceStatus:

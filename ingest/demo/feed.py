@@ -8,6 +8,7 @@ fictional (``ingest/data/demo_templates.yaml``); URLs use the reserved ``.invali
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -235,7 +236,51 @@ class DemoFeed:
         tickers = (company.ticker, peer.ticker) if "{peer}" in title + body else (company.ticker,)
         change = rng.uniform(0.1, 40.0)
         closing = f"The shares have {'gained' if rng.random() < 0.5 else 'lost'} {change:.1f}% this year."
-        return self._item(rng, when, key, (title, body, closing), values, tickers, (topic, tone), planted)
+        item = self._item(rng, when, key, (title, body, closing), values, tickers, (topic, tone), planted)
+        others = [c.name for c in self.companies if c.ticker not in tickers] or [company.name]
+        rival = random.Random(f"{self.seed}:{key}:rival").choice(others)
+        return dataclasses.replace(
+            item, body=item.body + self._paragraphs(key, {**values, "rival": rival}, tone)
+        )
+
+    def _paragraphs(self, key: str, values: dict[str, str], tone: Tone, *, mix: bool = True) -> str:
+        """Later paragraphs of a company story: one of context, then the tone's mixed with neutral ones.
+
+        Drawn from their own generator, so the items, titles and lead paragraphs of a seed are
+        the same as before bodies had more than one paragraph.
+        """
+        data = _templates()
+        prng = random.Random(f"{self.seed}:{key}:paragraphs")
+        count = prng.randint(int(data["paragraphs_min"]), int(data["paragraphs_max"]))
+        texts = [prng.choice(data["paragraphs"]["context"])]
+        own = list(data["paragraphs"][tone])
+        prng.shuffle(own)
+        for k in range(count - 1):
+            use_own = not mix or tone == "neutral" or k % 2 == 0
+            texts.append(own[k % len(own)] if use_own else prng.choice(data["paragraphs"]["neutral"]))
+        return "".join("\n\n" + t.format(**values) for t in texts)
+
+    def mixed_item(
+        self, ticker: str, when: datetime, *, headline_tone: Tone = "neutral", body_tone: Tone = "negative"
+    ) -> DemoItem:
+        """A company story whose headline and lead have one tone and whose later paragraphs another.
+
+        E.g. a neutral "to report results" headline over paragraphs of bad news: the case where
+        whole-article scoring and headline-only scoring disagree.
+        """
+        company = self._by_ticker.get(ticker) or DemoCompany(ticker, f"{ticker.title()} Holdings")
+        key = f"mixed-{ticker}-{int(when.timestamp())}"
+        rng = random.Random(f"{self.seed}:{key}")
+        by_topic = _templates()["company"]
+        topic = next(t for t, by_tone in by_topic.items() if by_tone.get(headline_tone) and t == "Earnings")
+        title, body = by_topic[topic][headline_tone][0]
+        values = {**self._values(rng, company, ""), "rival": company.name}
+        closing = "The company did not comment further."
+        item = self._item(
+            rng, when, key, (title, body, closing), values, (company.ticker,), (topic, headline_tone), False
+        )
+        body_text = item.body + self._paragraphs(key, values, body_tone, mix=False)
+        return dataclasses.replace(item, body=body_text, tone=body_tone)
 
     def _market_item(self, rng: random.Random, when: datetime, tone: Tone, key: str) -> DemoItem:
         topics = [t for t, by_tone in _templates()["market"].items() if by_tone.get(tone)]

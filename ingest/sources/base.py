@@ -8,13 +8,17 @@ from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 from finsent.ingest.fetch import Fetcher, FetchResponse, UrlState
-from finsent.ingest.items import PollResult
+from finsent.ingest.items import PollResult, RawItem
 
 __all__ = ["PollContext", "Source"]
 
 
 def _never_known(url: str) -> bool:
     return False
+
+
+def _keep_first(items: list[RawItem], limit: int) -> tuple[list[RawItem], int]:
+    return items[:limit], max(0, len(items) - limit)
 
 
 @dataclass
@@ -25,8 +29,10 @@ class PollContext:
         fetcher: The shared polite HTTP fetcher (use :meth:`fetch`).
         now: Time of the poll (UTC); items get it as their fetch time.
         is_known: True for a canonical URL already stored (skip fetching that page again).
-        max_items: Items read from one response at most.
+        max_items: New items taken from one poll at most; the rest wait for the next polls.
         pending_states: URL states to commit once this poll's items are stored.
+        on_stored: Callbacks run once this poll's items are stored (a source moves its cursor
+            there, never in ``poll``: a failed store must leave the items to the next poll).
     """
 
     fetcher: Fetcher
@@ -34,6 +40,10 @@ class PollContext:
     is_known: Callable[[str], bool] = _never_known
     max_items: int = 500
     pending_states: list[UrlState] = field(default_factory=list)
+    on_stored: list[Callable[[], None]] = field(default_factory=list)
+    #: Keeps the items not stored yet, at most ``max_items`` of them, and says how many new ones
+    #: were left for the next polls (the crawler's de-duplicating store answers).
+    select_new: Callable[[list[RawItem], int], tuple[list[RawItem], int]] = _keep_first
 
     def fetch(
         self,

@@ -1,4 +1,5 @@
-"""RSS and Atom feeds (feedparser), optionally with each entry's page reduced to text."""
+"""RSS and Atom feeds (feedparser) and news sitemaps, optionally with each entry's page reduced
+to text."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from finsent.ingest.exceptions import BadItemError, FetchError
 from finsent.ingest.items import BadItem, PollResult, RawItem
 from finsent.ingest.sources.base import PollContext
 from finsent.ingest.sources.html import extract_article
+from finsent.ingest.sources.sitemap import is_sitemap, parse_news_sitemap
 from finsent.ingest.urls import canonical_url, resolve_url
 
 __all__ = ["FeedSource", "parse_feed"]
@@ -30,6 +32,15 @@ def _entry_text(entry: Any) -> str:
     return summary if isinstance(summary, str) else ""
 
 
+def _entry_link(entry: Any) -> str | None:
+    # FeedBurner rewrites links to its redirector and keeps the publisher's in origLink.
+    for key in ("feedburner_origlink", "origlink", "link"):
+        value = entry.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
 def _bad(source_id: str, reason: str, key: str | None = None, payload: bytes | None = None) -> BadItem:
     return BadItem(source_id, reason, "BadItemError", key=key, payload=payload)
 
@@ -41,13 +52,16 @@ def parse_feed(
     base_url: str,
     fetched_at: datetime,
     tickers: tuple[str, ...] = (),
-    max_items: int = 500,
 ) -> PollResult:
-    """Parse an RSS/Atom document into raw items; never raises on bad input.
+    """Parse an RSS/Atom document (or a news sitemap) into raw items; never raises on bad input.
 
     A document with no readable entries is one bad item (reason: the parser's complaint);
     each unusable entry is another.
     """
+    if is_sitemap(body):
+        return parse_news_sitemap(
+            body, source_id=source_id, base_url=base_url, fetched_at=fetched_at, tickers=tickers
+        )
     result = PollResult()
     try:
         parsed = feedparser.parse(
@@ -63,10 +77,10 @@ def parse_feed(
         if problem or not parsed.get("feed"):
             result.bad.append(_bad(source_id, reason, base_url, body[:65536]))
         return result
-    for entry in entries[:max_items]:
+    for entry in entries:
         title = entry.get("title") if isinstance(entry.get("title"), str) else ""
         text = _entry_text(entry)
-        link = entry.get("link") if isinstance(entry.get("link"), str) else None
+        link = _entry_link(entry)
         if not (title or "").strip() and not text.strip():
             result.bad.append(_bad(source_id, "entry has no title and no text", link or entry.get("id")))
             continue
@@ -108,9 +122,10 @@ class FeedSource:
             base_url=response.url,
             fetched_at=ctx.now,
             tickers=tuple(self.config.tickers),
-            max_items=ctx.max_items,
         )
         result.requests += 1
+        # Before fetching pages: only new items, at most max_items; the rest next time.
+        result.items, result.deferred = ctx.select_new(result.items, ctx.max_items)
         if self.config.fetch_articles:
             result.items = [self._with_page(item, ctx, result) for item in result.items]
         return result

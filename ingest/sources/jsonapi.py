@@ -23,7 +23,6 @@ def parse_json_items(
     base_url: str,
     fetched_at: datetime,
     tickers: tuple[str, ...] = (),
-    max_items: int = 500,
 ) -> PollResult:
     """Parse a JSON answer into raw items; never raises on bad input (bad records are returned)."""
     result = PollResult()
@@ -37,7 +36,7 @@ def parse_json_items(
         reason = f"no list of records at items_path {items_path!r} (found {type(records).__name__})"
         result.bad.append(BadItem(source_id, reason, "BadItemError", base_url, body[:65536]))
         return result
-    for index, record in enumerate(records[:max_items]):
+    for index, record in enumerate(records):
         try:
             result.items.append(
                 record_to_item(
@@ -85,7 +84,7 @@ class JsonApiSource:
             base_url=response.url,
             fetched_at=ctx.now,
             tickers=tuple(self.config.tickers),
-            max_items=ctx.max_items,
         )
         result.requests += 1
+        result.items, result.deferred = ctx.select_new(result.items, ctx.max_items)
         return result

@@ -1,10 +1,12 @@
 """The scoring agent: raw articles in micro-batches -> :class:`stream.pipeline.ScoringPipeline`.
 
-Two stages per agent instance: the agent loop takes a batch (``noack_take``) and scores it
-(``prepare``, on the inference thread), then hands it to a committer task that stores it,
-publishes it and acknowledges its events (``commit``), in order. So batch N+1 is scored while
-batch N is written, and the batch window of N+1 runs while N is being stored. The hand-off queue
-holds one batch: a slow database holds the agent, which holds Faust's buffer (back-pressure).
+Three stages per agent instance: the agent loop takes a batch (``noack_take``) and scores it
+(``prepare``, on the inference thread), then hands it to a store task (``store``: one PostgreSQL
+transaction), which hands it to a publish task that publishes its scored records and acknowledges
+its events (``publish``), each in order. So batch N+2 is scored while N+1 is written and N is
+published: the broker round trip is off the database's critical path, and the batch window of the
+next batch runs while the previous ones are stored. Each hand-off queue holds one batch: a slow
+database or broker holds the agent, which holds Faust's buffer (back-pressure).
 
 Offsets: every event is acknowledged only after its batch was stored and published. Faust commits
 the highest *contiguous* acknowledged offset of each partition, so an offset is never committed
@@ -22,7 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from finsent.stream.messages import InboundMessage
-from finsent.stream.pipeline import PreparedBatch, ScoringPipeline
+from finsent.stream.pipeline import PreparedBatch, ScoringPipeline, StoredBatch
 
 __all__ = ["AGENT_NAME", "inbound", "register_scoring_agent"]
 
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 AGENT_NAME = "finsent.stream.agents.scoring.score_articles"
 
 _Handoff = tuple[list[Any], list[InboundMessage], PreparedBatch]
+_Stored = tuple[list[Any], list[InboundMessage], StoredBatch]
 
 
 def inbound(event: Any) -> InboundMessage:
@@ -75,11 +78,21 @@ def register_scoring_agent(
         log.critical("batch failed; stopping the worker (nothing acknowledged)", exc_info=exc)
         await app.crash(exc)
 
-    async def commit_in_order(stream: Any, handoff: asyncio.Queue[_Handoff]) -> None:
+    async def store_in_order(handoff: asyncio.Queue[_Handoff], stored: asyncio.Queue[_Stored]) -> None:
         while True:
             events, messages, prepared = await handoff.get()
             try:
-                await pipeline.commit(prepared)
+                done = await pipeline.store(prepared)
+            except Exception as exc:
+                await crash(exc)
+                raise
+            await stored.put((events, messages, done))
+
+    async def publish_in_order(stream: Any, stored: asyncio.Queue[_Stored]) -> None:
+        while True:
+            events, messages, done = await stored.get()
+            try:
+                await pipeline.publish(done)
             except Exception as exc:
                 await crash(exc)
                 raise
@@ -90,7 +103,11 @@ def register_scoring_agent(
 
     async def score_articles(stream: Any) -> None:
         handoff: asyncio.Queue[_Handoff] = asyncio.Queue(maxsize=1)
-        committer = asyncio.create_task(commit_in_order(stream, handoff))
+        stored: asyncio.Queue[_Stored] = asyncio.Queue(maxsize=1)
+        stages = [
+            asyncio.create_task(store_in_order(handoff, stored)),
+            asyncio.create_task(publish_in_order(stream, stored)),
+        ]
         try:
             async for events in stream.noack_take(batch_size, within=batch_window_s):
                 messages = [inbound(e) for e in events]
@@ -99,23 +116,26 @@ def register_scoring_agent(
                 except Exception as exc:
                     await crash(exc)
                     raise
-                await _put_unless_dead(handoff, (list(events), messages, prepared), committer)
+                await _put_unless_dead(handoff, (list(events), messages, prepared), stages)
         finally:
-            committer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await committer
+            for task in stages:
+                task.cancel()
+            for task in stages:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     score_articles.__name__ = AGENT_NAME.rsplit(".", 1)[1]
     return app.agent(source, name=AGENT_NAME, concurrency=concurrency)(score_articles)
 
 
 async def _put_unless_dead(
-    queue: asyncio.Queue[_Handoff], item: _Handoff, committer: asyncio.Task[None]
+    queue: asyncio.Queue[_Handoff], item: _Handoff, stages: Sequence[asyncio.Task[None]]
 ) -> None:
-    """Queue ``item`` for the committer; re-raise the committer's error if it died meanwhile."""
+    """Queue ``item`` for the store stage; re-raise a stage's error if one died meanwhile."""
     put = asyncio.ensure_future(queue.put(item))
-    await asyncio.wait({put, committer}, return_when=asyncio.FIRST_COMPLETED)
-    if committer.done():
-        put.cancel()
-        committer.result()  # raises the committer's exception
-        raise RuntimeError("the committer stopped")
+    await asyncio.wait({put, *stages}, return_when=asyncio.FIRST_COMPLETED)
+    for task in stages:
+        if task.done():
+            put.cancel()
+            task.result()  # raises the stage's exception
+            raise RuntimeError("a commit stage stopped")

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, insert
 from finsent.alerts.rules import load_rules
 from finsent.alerts.service import build_engine
 from finsent.alerts.webhooks import DeliveryWorker, RetryPolicy
+from finsent.core.netguard import AddressPolicy
 from finsent.models.labels import TOPIC_LABELS
 from finsent.storage import alerts_repo, webhooks_repo
 from finsent.storage.aggregates import refresh_buckets
@@ -108,7 +109,12 @@ def _run_day(engine: Engine, receiver_url: str) -> tuple[list[dict[str, Any]], l
     while watermark < DAY0 + timedelta(days=2):  # the stream closes a window every 15 minutes
         watermark += timedelta(minutes=15)
         alert_engine.advance(watermark)
-    worker = DeliveryWorker(engine, policy=RetryPolicy(max_attempts=3, base_delay_s=0.05), timeout_s=5)
+    worker = DeliveryWorker(
+        engine,
+        guard=AddressPolicy(allow=("127.0.0.0/8",)),
+        policy=RetryPolicy(max_attempts=3, base_delay_s=0.05),
+        timeout_s=5,
+    )
     outcomes = asyncio.run(worker.run_once())
     with engine.connect() as conn:
         return alerts_repo.list_alerts(conn), outcomes

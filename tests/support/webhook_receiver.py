@@ -43,6 +43,8 @@ class WebhookReceiver:
     script: list[int] = field(default_factory=list)
     default_status: int = 200
     delay_s: float = 0.0
+    #: Sent as ``Location`` with every answer (a 3xx script plays a redirecting receiver).
+    location: str | None = None
     requests: list[ReceivedRequest] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -63,6 +65,8 @@ class WebhookReceiver:
                     status = receiver._script.popleft() if receiver._script else receiver.default_status
                     receiver.requests.append(ReceivedRequest(headers, body, status, ok))
                 self.send_response(status)
+                if receiver.location is not None:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")

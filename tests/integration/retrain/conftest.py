@@ -116,7 +116,11 @@ def retrain_env(
     from finsent.models.registry import ModelRegistry
     from finsent.storage.model_versions import SqlModelIndex
 
-    settings = settings_factory(model_store=tmp_path / "store", models={"cpu_backend": "fp32"})
+    settings = settings_factory(
+        model_store=tmp_path / "store",
+        models={"cpu_backend": "fp32"},
+        alerts={"webhook_allow": ["127.0.0.0/8"]},  # the tests' webhook receiver is on loopback
+    )
     registry = ModelRegistry(SqlModelIndex(db_engine), settings.model_store_dir)
     registry.register(base_model_dir, notes="test base")
     registry.promote(BASE_VERSION)

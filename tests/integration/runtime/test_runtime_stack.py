@@ -86,7 +86,7 @@ def test_a_postgres_running_without_state_is_adopted(stack: EmbeddedStack) -> No
     try:
         second = stack.start()
     finally:
-        stop_process(kafka_pid, timeout_s=5)  # the orphaned broker cannot be found again
+        stop_process(kafka_pid, timeout_s=5)  # adopted from its pid file too; stopped here
 
     assert any("adopted PostgreSQL" in note for note in second.notes)
     assert second.database_url == first.database_url

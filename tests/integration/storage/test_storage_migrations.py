@@ -53,3 +53,33 @@ def test_upgrade_is_idempotent(fresh_database_url: str) -> None:
     upgrade(fresh_database_url)
     upgrade(fresh_database_url)
     assert current_revision(fresh_database_url) == head_revision()
+
+
+def test_0002_adds_entity_tables_backfills_weighted_sums_and_reverts(fresh_database_url: str) -> None:
+    from sqlalchemy import text
+
+    upgrade(fresh_database_url, "0001")
+    engine = make_engine(fresh_database_url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO agg_entity VALUES "
+                    "('2025-01-01T00:00:00Z', 'AAA', 4, 1, 1, 2, 1.2, 0.3, 2.0, 0.4)"
+                )
+            )
+        upgrade(fresh_database_url, "0002")
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT * FROM agg_entity")).mappings().one()
+        assert row["w_sum_score"] == 0.8  # weighted_mean_score x weight_sum: exact
+        assert (row["w_negative"], row["w_neutral"], row["w_positive"]) == (0.5, 0.5, 1.0)
+        assert {"entity_scores", "sentence_scores"} <= _tables(fresh_database_url)
+
+        downgrade(fresh_database_url, "0001")
+        assert current_revision(fresh_database_url) == "0001"
+        assert not {"entity_scores", "sentence_scores"} & _tables(fresh_database_url)
+        with engine.connect() as conn:
+            kept = conn.execute(text("SELECT * FROM agg_entity")).mappings().one()
+        assert "w_sum_score" not in kept and kept["weighted_mean_score"] == 0.4
+    finally:
+        engine.dispose()

@@ -28,6 +28,21 @@ def test_quality_report_counts_false_alerts_and_detection_delay() -> None:
     planted, skipped = report["planted"]
     assert planted["detected"] == 5 and planted["within_two_windows"] == 1.0
     assert 0 < planted["delay_min_median"] <= 30
+    assert planted["delay_s_median"] == 60 * planted["delay_min_median"]
+    assert planted["after_first_minute_s_median"] == planted["delay_s_median"] - 60
+    assert planted["delay_s_median"] <= planted["delay_s_p90"] <= 60 * planted["delay_min_max"]
     assert "skipped" in skipped
     text = render_report(report)
-    assert "false alerts/day" in text and "strong burst" in text and "skipped" in text
+    assert "false alerts/day" in text and "strong burst" in text and "skipped" in text and " s p90 " in text
+
+
+@pytest.mark.slow
+def test_sliding_rule_sees_a_strong_burst_when_its_first_minute_closes() -> None:
+    sliding = RULES.replace("window: 15m,", "window: 15m, step: 1m,")
+    flood = Scenario("flood", "surge", "entity", 30.0, 10, 0.95)
+    report = measure(
+        parse_rules(sliding), quiet_days=1, events_per_scenario=5, n_tickers=4, scenarios=(flood,)
+    )
+    [planted] = report["planted"]
+    assert planted["step_s"] == 60 and planted["detected"] == 5
+    assert planted["delay_s_median"] == 60 and planted["within_one_minute"] == 1.0

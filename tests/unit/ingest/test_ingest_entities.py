@@ -123,14 +123,14 @@ def test_user_table_extends_and_overrides(tmp_path: Path) -> None:
     extra = tmp_path / "mine.csv"
     extra.write_text(
         "ticker,name,aliases,exchange,ambiguous\n"
-        "ACMR,Acme Robotics,Acme,NASDAQ,0\n"
+        "ACMQ,Acme Robotics,Acme,NASDAQ,0\n"
         "AAPL,Apple Inc.,Apple|Cupertino giant,NASDAQ,0\n",
         encoding="utf-8",
     )
     table = TickerTable.from_csv([extra])
     tagger = EntityTagger(table)
     assert len(table) == len(default_ticker_table()) + 1
-    assert {e.ticker for e in tagger.tag("Acme shares jump; Cupertino giant slips")} == {"ACMR", "AAPL"}
+    assert {e.ticker for e in tagger.tag("Acme shares jump; Cupertino giant slips")} == {"ACMQ", "AAPL"}
 
 
 @pytest.mark.parametrize(

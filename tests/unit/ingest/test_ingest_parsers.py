@@ -68,10 +68,11 @@ def test_unreadable_feeds_are_one_bad_item(body: bytes) -> None:
     assert all(isinstance(b, BadItem) and b.source_id == "wire" for b in result.bad)
 
 
-def test_max_items_caps_a_feed() -> None:
+def test_parse_feed_reads_every_entry() -> None:
+    """No cut while parsing: the crawler keeps the first new ones and defers the rest."""
     items = "".join(f"<item><title>Story {i}</title><guid>g{i}</guid></item>" for i in range(50))
     body = f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode()
-    assert len(parse_feed(body, source_id="s", base_url=BASE, fetched_at=NOW, max_items=10).items) == 10
+    assert len(parse_feed(body, source_id="s", base_url=BASE, fetched_at=NOW).items) == 50
 
 
 def test_json_api_mapping() -> None:
@@ -172,8 +173,10 @@ def test_links_are_resolved_filtered_and_unique() -> None:
 def test_normalizer_ids_titles_and_errors() -> None:
     normalizer = Normalizer(detect_languages=False)
     a = normalizer.normalize(RawItem("s1", "Title", url="https://x.example/p?utm_source=a", fetched_at=NOW))
-    b = normalizer.normalize(RawItem("s2", "Other", url="HTTPS://X.example/p#c", fetched_at=NOW))
-    assert a.id == b.id and len(a.id) == 32
+    b = normalizer.normalize(RawItem("s2", "title", url="HTTPS://X.example/p#c", fetched_at=NOW))
+    assert a.id == b.id and len(a.id) == 32  # one story under one canonical URL
+    other = normalizer.normalize(RawItem("s2", "Other", url="HTTPS://X.example/p#c", fetched_at=NOW))
+    assert other.id != a.id  # a shared link alone never merges distinct items
     by_item_id = normalizer.normalize(RawItem("s1", "Title", item_id="guid-1", fetched_at=NOW))
     assert by_item_id.id != normalizer.normalize(RawItem("s2", "Title", item_id="guid-1", fetched_at=NOW)).id
     untitled = normalizer.normalize(RawItem("s", "", body="Body first sentence. Second one.", fetched_at=NOW))

@@ -16,9 +16,13 @@ def test_artifact_is_small_and_documented() -> None:
     assert size <= 15_000_000
     card = (DEFAULT_MODEL_DIR / "README.md").read_text()
     assert "MIT License" in card and "valid/sentiment (fp32)" in card and "valid/topic (fp32)" in card
+    assert "FinEntity" in card and "ODC-BY" in card and "valid/entity (fp32)" in card
     manifest = json.loads((DEFAULT_MODEL_DIR / "finsent_model.json").read_text())
-    for task in ("sentiment", "topic"):
+    for task in ("sentiment", "topic", "entity"):
         assert {"accuracy", "macro_f1"} <= set(manifest["metrics"][f"valid/{task} (fp32)"])
+    assert {"disagreeing_accuracy", "multi_entity_accuracy"} <= set(
+        manifest["metrics"]["valid/entity (fp32)"]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,28 +47,41 @@ def test_default_model_topics(default_classifier: Any) -> None:
     assert [s.topic_label for s in scores] == ["Fed / Central Banks", "Energy / Oil"]
 
 
-def test_shipped_distilled_variant_is_gated_on_the_valid_splits() -> None:
-    """The fast variant ships with its gate result, measured against the same fp32 model whose
-    valid figures the card reports; `auto` follows that result."""
-    from finsent.models.backends import AUTO_CPU_BACKEND, auto_cpu_backend
+def test_default_model_scores_each_entity(default_classifier: Any) -> None:
+    """The shipped entity head scores every target from its mention tokens, in target order,
+    without changing the document scores of the same texts."""
+    from finsent.models import EntityTarget
+
+    texts = [
+        "Nvidia shares jump after record results while Intel slumps on a weak forecast",
+        "Regulators move to block Harbor Logistics takeover of Crestline Bank",
+    ]
+    names = [("Nvidia", "Intel"), ("Crestline Bank", "Harbor Logistics")]
+    targets = [
+        [EntityTarget(n, ((t.index(n), t.index(n) + len(n)),)) for n in pair]
+        for t, pair in zip(texts, names, strict=True)
+    ]
+    scored = default_classifier.predict(texts, targets)
+    plain = default_classifier.predict(texts)
+    assert default_classifier.has_entity_head
+    for s, p, pair in zip(scored, plain, names, strict=True):
+        assert s.sentiment_probs == p.sentiment_probs and s.topic_probs == p.topic_probs
+        assert tuple(e.key for e in s.entities) == pair
+        for e in s.entities:
+            assert e.from_mentions and sum(e.sentiment_probs) == pytest.approx(1.0, abs=1e-5)
+            assert e.score == pytest.approx(e.sentiment_probs[2] - e.sentiment_probs[0])
+    assert scored[0].entities[0].sentiment == "positive"
+
+
+def test_shipped_model_has_no_distilled_variant() -> None:
+    """The distilled deltas belonged to the previous parent weights: the retrained version ships
+    none, the manifest says so, `auto` never picks it and asking for it is a clear error."""
+    from finsent.models import Classifier, ModelLoadError
+    from finsent.models.backends import auto_cpu_backend
 
     manifest = json.loads((DEFAULT_MODEL_DIR / "finsent_model.json").read_text())
-    gate = manifest["distilled"]["gate"]
-    assert set(gate["results"]) == {"sentiment:valid.csv", "topic:valid.csv"}
-    for name, row in gate["results"].items():
-        task = name.split(":")[0]
-        card_fp32 = manifest["metrics"][f"valid/{task} (fp32)"]
-        assert row["fp32"]["macro_f1"] == pytest.approx(card_fp32["macro_f1"], abs=0.002)
-        assert row["macro_f1_drop"] == pytest.approx(row["fp32"]["macro_f1"] - row["distilled"]["macro_f1"])
-        assert (row["macro_f1_drop"] <= gate["max_drop"]) or not gate["passed"]
-    assert auto_cpu_backend(manifest) == ("distilled" if gate["passed"] else AUTO_CPU_BACKEND)
-
-
-def test_shipped_distilled_variant_separates_clear_headlines() -> None:
-    from finsent.models import Classifier
-
-    fast = Classifier.load(DEFAULT_MODEL_DIR, device="cpu", cpu_backend="distilled")
-    assert fast.backend_name == "distilled"
-    pos, neg = fast.predict(POSITIVE), fast.predict(NEGATIVE)
-    assert all(s.sentiment == "positive" for s in pos)
-    assert all(s.sentiment == "negative" for s in neg)
+    assert manifest.get("distilled") is None
+    assert not (DEFAULT_MODEL_DIR / "distilled.safetensors").exists()
+    assert auto_cpu_backend(manifest) != "distilled"
+    with pytest.raises(ModelLoadError, match="distilled"):
+        Classifier.load(DEFAULT_MODEL_DIR, device="cpu", cpu_backend="distilled")

@@ -67,8 +67,11 @@ def test_distilled_variant_has_fewer_layers_and_follows_its_teacher(distilled: t
     assert got != ref  # a different, smaller network
 
 
-def test_gate_decides_what_auto_runs(distilled: tuple[Path, Any]) -> None:
+def test_gate_decides_what_auto_runs(
+    distilled: tuple[Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from finsent.models import Classifier
+    from finsent.models.autoselect import decisions
     from finsent.models.backends import AUTO_CPU_BACKEND, auto_cpu_backend
     from finsent.models.distill import gate_distilled
     from finsent.models.network import read_manifest
@@ -82,7 +85,12 @@ def test_gate_decides_what_auto_runs(distilled: tuple[Path, Any]) -> None:
     assert row["macro_f1_drop"] == pytest.approx(row["fp32"]["macro_f1"] - row["distilled"]["macro_f1"])
     assert gate["passed"] is False and auto_cpu_backend(read_manifest(path)) == AUTO_CPU_BACKEND
     assert gate_distilled(path, _gate_sets(), max_drop=1.0)["passed"] is True
-    assert Classifier.load(path, device="cpu", max_length=32).backend_name == "distilled"
+    # Once gated, auto times the variant against fp32 on this machine and runs the faster.
+    monkeypatch.setenv("FINSENT_ONNX_CACHE", str(tmp_path / "cache"))
+    auto = Classifier.load(path, device="cpu", max_length=32)
+    (choice,) = decisions(tmp_path / "cache", auto.version)
+    assert set(choice["docs_per_s"]) == {"fp32", "distilled"} and auto.backend_name == choice["backend"]
+    assert choice["backend"] == max(choice["docs_per_s"], key=choice["docs_per_s"].__getitem__)
     card = write_model_card(path).read_text()
     assert "Distilled fast CPU variant" in card and "**passed**" in card
 

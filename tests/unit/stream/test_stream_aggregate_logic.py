@@ -90,11 +90,14 @@ def test_topic_recount(scores: list[dict], topics: dict) -> None:
     [
         (
             {"tickers": ["AAPL"], "entities": [{"ticker": "AAPL", "relevance": 0.5}]},
-            {"AAPL": (1, 0, 0, 1, 0.8, 0.5, 0.4)},
+            {"AAPL": (1, 0, 0, 1, 0.8, 0.5, 0.4, 0, 0, 0.5)},
         ),
         (
             {"tickers": ["AAPL", "MSFT"], "entities": [{"ticker": "AAPL", "relevance": 0.25}]},
-            {"AAPL": (1, 0, 0, 1, 0.8, 0.25, 0.2), "MSFT": (1, 0, 0, 1, 0.8, 1.0, 0.8)},
+            {
+                "AAPL": (1, 0, 0, 1, 0.8, 0.25, 0.2, 0, 0, 0.25),
+                "MSFT": (1, 0, 0, 1, 0.8, 1.0, 0.8, 0, 0, 1.0),
+            },
         ),
         ({"tickers": [], "entities": []}, {}),
     ],

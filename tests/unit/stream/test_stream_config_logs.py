@@ -84,6 +84,8 @@ def test_rows_and_scored_record_carry_the_model_version_and_article_fields() -> 
     item = ScoredItem(InboundMessage("raw", 0, 1, b"a1", b""), record, score)
     row = score_row(item, t)
     assert (row["article_id"], row["model_version"], row["published_at"]) == ("a1", "v9", t)
-    assert article_row(record)["entities"] == [{"ticker": "AAPL", "name": None, "relevance": 0.5}]
+    assert article_row(record)["entities"] == [
+        {"ticker": "AAPL", "name": None, "relevance": 0.5, "spans": []}
+    ]
     out = ScoredArticleRecord.from_bytes(scored_record(item, t).to_bytes())
     assert (out.article_id, out.model_version, out.score, out.entities) == ("a1", "v9", 1.0, record.entities)

@@ -1,0 +1,62 @@
+"""The quality gate's figures: each CPU backend of a version scored on labeled held-out files.
+
+Results land in the version's manifest as ``metrics["<file stem>/<task> (<backend>)"]`` (the rows
+the model card prints and ``cpu_backend="auto"`` reads, see :mod:`finsent.models.autoselect`).
+Quality figures do not depend on the machine's speed: a CPU without native bf16 computes the
+bf16 rows too, only slower.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from finsent.models.data import read_dataset
+
+__all__ = ["record_gate"]
+
+
+def record_gate(
+    root: str | Path,
+    files: Sequence[tuple[str, str | Path]],
+    backends: Sequence[str],
+    *,
+    cache_dir: str | Path | None = None,
+    on_log: Any = None,
+) -> dict[str, dict[str, float]]:
+    """Evaluate ``backends`` (fp32 always included) of the version at ``root`` on ``files``.
+
+    Args:
+        root: Version directory.
+        files: ``(task, path)`` pairs, task ``topic`` or ``sentiment``.
+        backends: CPU backend names (``bf16``, ``onnx-int8``...).
+        cache_dir: ONNX export cache.
+        on_log: Called with one line per finished evaluation.
+
+    Returns:
+        The new metric entries (also merged into the manifest; the model card is rewritten).
+    """
+    from finsent.models.evaluation import evaluate
+    from finsent.models.inference import Classifier
+    from finsent.models.network import read_manifest, update_manifest
+    from finsent.models.versions import write_model_card
+
+    data = [(task, Path(p), read_dataset(p, task)) for task, p in files]  # type: ignore[arg-type]
+    out: dict[str, dict[str, float]] = {}
+    for backend in dict.fromkeys(["fp32", *backends]):
+        clf = Classifier.load(root, device="cpu", cpu_backend=backend, cache_dir=cache_dir, max_length=128)
+        for task, path, loaded in data:
+            report = evaluate(clf, loaded, task=task)  # type: ignore[arg-type]
+            key = f"{path.stem}/{task} ({backend})"
+            out[key] = {"accuracy": report.accuracy, "macro_f1": report.macro_f1, "ece": report.ece}
+            out[key]["n"] = report.n
+            if on_log is not None:
+                on_log(f"{key}: macro-F1 {report.macro_f1:.4f}, accuracy {report.accuracy:.4f}, n={report.n}")
+        del clf
+        gc.collect()
+    metrics = {**read_manifest(root).get("metrics", {}), **out}
+    update_manifest(root, metrics=metrics)
+    write_model_card(root)
+    return out

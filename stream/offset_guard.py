@@ -1,0 +1,74 @@
+"""Committed offsets past a partition's end (a recreated topic): seek back to its start.
+
+When a topic is deleted and created again while the consumer group keeps its committed offsets,
+those offsets point past the new partitions' end. Kafka answers such a fetch with
+OFFSET_OUT_OF_RANGE and the client applies ``auto.offset.reset`` (``earliest`` for the workers);
+some brokers (Tansu, the embedded one) answer with an empty fetch instead, and the worker waits
+there forever: every new article on that partition would be skipped until the partition grew
+past the old offset. The guard checks each assigned partition's position against its end
+offset and seeks to the beginning when the position is beyond it (re-reading costs nothing:
+the sink is idempotent). A recreated topic that already grew past the old offset cannot be told
+from a normal one here; reconciliation (:mod:`finsent.ingest.reconcile`) sends those articles
+again after its grace period.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+__all__ = ["OffsetGuard"]
+
+log = logging.getLogger(__name__)
+
+
+class OffsetGuard:
+    """Seeks partitions whose position stays past their end back to their start.
+
+    A partition is reset only when two checks in a row find it at the same position past the
+    same end: a recreated topic that nobody writes to stays exactly there, while on a live
+    partition the end moves (Tansu can report an end a few offsets behind what a busy consumer
+    has already fetched; resetting then would re-read the whole partition) or the position does.
+
+    Args:
+        topic: The topic to guard.
+    """
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self._suspect: dict[Any, tuple[int, int]] = {}
+
+    async def check(self, consumer: Any) -> list[tuple[Any, int, int]]:
+        """One check of every assigned partition of the topic (``app.consumer``).
+
+        Returns:
+            ``(partition, old position, end offset)`` of every partition that was reset.
+        """
+        partitions = [tp for tp in consumer.assignment() if tp.topic == self.topic]
+        positions = {tp: await consumer.position(tp) for tp in partitions}
+        ends = await consumer.highwaters(*partitions) if partitions else {}
+        suspect: dict[Any, tuple[int, int]] = {}
+        reset = []
+        for tp, position in positions.items():
+            end = ends.get(tp)
+            if position is None or end is None or position <= end:
+                continue
+            if self._suspect.get(tp) != (position, end):
+                suspect[tp] = (position, end)  # past the end now; reset if nothing moves by next time
+                continue
+            await self._reset(consumer, tp)
+            reset.append((tp, int(position), int(end)))
+            log.warning(
+                "committed offset past the partition's end (topic recreated?); reading it from the start",
+                extra={"topic": tp.topic, "partition": tp.partition, "position": position, "end": end},
+            )
+        self._suspect = suspect
+        return reset
+
+    @staticmethod
+    async def _reset(consumer: Any, tp: Any) -> None:
+        start = (await consumer.earliest_offsets(tp)).get(tp) or 0
+        # Faust drops acknowledgements below the offset it believes committed: forget it, or
+        # nothing read after the seek would ever be committed.
+        consumer._committed_offset[tp] = None
+        await consumer.seek(tp, start)

@@ -1,0 +1,63 @@
+"""Model commands run as a user runs them (a subprocess, stdout + stderr together): no third-party
+loader tables, progress bars or warnings, and without a registry the shipped model, said once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.unit.models.conftest import NEGATIVE, POSITIVE
+
+NOISE = ("LOAD REPORT", "UNEXPECTED", "Loading weights", "it/s]", "Warning", "warn(")
+
+
+def _finsent(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FINSENT_")}
+    env.update(FINSENT_DATA_DIR=str(tmp_path / "data"), FINSENT_ONNX_CACHE=str(tmp_path / "onnx"))
+    return subprocess.run(
+        [sys.executable, "-m", "finsent", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+        check=False,
+    )
+
+
+def _assert_quiet(output: str) -> None:
+    for noise in NOISE:
+        assert noise not in output, output
+    fallback = [line for line in output.splitlines() if "using the shipped model" in line]
+    assert len(fallback) == 1 and "embedded PostgreSQL is not running" in fallback[0], output
+
+
+@pytest.mark.slow
+def test_explain_without_a_registry_uses_the_shipped_model_quietly(tmp_path: Path) -> None:
+    run = _finsent(tmp_path, "explain", NEGATIVE[0], "--cpu-backend", "fp32", "--json")
+    assert run.returncode == 0, run.stderr
+    _assert_quiet(run.stdout + run.stderr)
+    data = json.loads(run.stdout)
+    assert data["sentiment"] == "negative" and data["words"] and data["model_version"] == "finsent-default-2"
+    text = _finsent(tmp_path, "explain", POSITIVE[0], "--cpu-backend", "fp32")
+    assert text.returncode == 0 and "positive" in text.stdout, text.stderr
+    _assert_quiet(text.stdout + text.stderr)
+
+
+@pytest.mark.slow
+def test_eval_without_a_registry_uses_the_shipped_model_quietly(tmp_path: Path) -> None:
+    data = tmp_path / "sentiment.csv"
+    rows = [f'"{t}",positive' for t in POSITIVE] + [f'"{t}",negative' for t in NEGATIVE]
+    data.write_text("text,label\n" + "\n".join(rows) + "\n")
+    run = _finsent(
+        tmp_path, "eval", "--data", str(data), "--task", "sentiment", "--cpu-backend", "fp32", "--json"
+    )
+    assert run.returncode == 0, run.stderr
+    _assert_quiet(run.stdout + run.stderr)
+    report = json.loads(run.stdout)
+    assert report["n"] == 8 and report["accuracy"] == 1.0 and report["model_version"] == "finsent-default-2"

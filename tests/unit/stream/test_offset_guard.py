@@ -1,0 +1,69 @@
+"""The offset guard resets only a partition that is stuck past an end that does not move.
+
+(The real broker case, a recreated topic, is covered end to end in tests/e2e/test_faults_e2e.py;
+this pins the decision rule with a consumer stand-in that only reports positions and ends.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from finsent.stream.offset_guard import OffsetGuard
+
+
+@dataclass(frozen=True)
+class TP:
+    topic: str
+    partition: int
+
+
+@dataclass
+class Reported:
+    pos: int
+    end: int
+    seeks: list[int] = field(default_factory=list)
+    _committed_offset: dict[Any, Any] = field(default_factory=dict)
+
+    def assignment(self) -> set[TP]:
+        return {TP("raw", 0)}
+
+    async def position(self, tp: TP) -> int:
+        return self.pos
+
+    async def highwaters(self, *tps: TP) -> dict[TP, int]:
+        return {tp: self.end for tp in tps}
+
+    async def earliest_offsets(self, *tps: TP) -> dict[TP, int]:
+        return {tp: 0 for tp in tps}
+
+    async def seek(self, tp: TP, offset: int) -> None:
+        self.seeks.append(offset)
+
+
+def _checks(consumer: Reported, moves: list[tuple[int, int]]) -> list[int]:
+    guard = OffsetGuard("raw")
+    resets = []
+    for position, end in moves:
+        consumer.pos, consumer.end = position, end
+        resets.append(len(asyncio.run(guard.check(consumer))))
+    return resets
+
+
+def test_stuck_past_a_fixed_end_is_reset_on_the_second_check() -> None:
+    consumer = Reported(pos=0, end=0)
+    assert _checks(consumer, [(500, 20), (500, 20)]) == [0, 1]
+    assert consumer.seeks == [0]
+
+
+def test_a_busy_consumer_ahead_of_a_lagging_end_is_left_alone() -> None:
+    # Position stays while a long batch runs, the end reported a few offsets behind but growing.
+    consumer = Reported(pos=0, end=0)
+    assert _checks(consumer, [(270, 265), (270, 268), (270, 269), (280, 285)]) == [0, 0, 0, 0]
+    assert consumer.seeks == []
+
+
+def test_a_consumer_moving_past_a_stale_end_is_left_alone() -> None:
+    consumer = Reported(pos=0, end=0)
+    assert _checks(consumer, [(300, 290), (310, 290), (320, 290)]) == [0, 0, 0]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import socket
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from finsent.core.netguard import is_public_address
+from finsent.core.netguard import AddressPolicy, UnresolvableHostError, UnsafeURLError, is_public_address
 from finsent.ingest.exceptions import BlockedURLError, FetchError
 
 __all__ = ["TRACKING_PARAMS", "canonical_url", "check_url_allowed", "is_public_address", "resolve_url"]
@@ -107,27 +106,12 @@ def check_url_allowed(url: str, *, allow_private: bool) -> None:
         BlockedURLError: the URL must not be fetched.
         FetchError: the host name could not be resolved (may work later).
     """
+    policy = AddressPolicy(allow_private=allow_private)
     try:
-        parts = urlsplit(url)
-        port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower(), 0)
-    except ValueError as exc:
-        raise BlockedURLError(f"malformed URL {url!r}: {exc}") from None
-    if parts.scheme.lower() not in _DEFAULT_PORTS:
-        raise BlockedURLError(f"refusing non-http(s) URL {url!r}")
-    host = parts.hostname
-    if not host:
-        raise BlockedURLError(f"URL without a host: {url!r}")
-    if allow_private:
-        return
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
+        policy.check_url(url)
+    except UnresolvableHostError as exc:
         # DNS failures are usually transient: retry later rather than dead-letter.
-        raise FetchError(f"cannot resolve host {host!r}: {exc}") from None
-    for info in infos:
-        address = str(info[4][0])
-        if not is_public_address(address):
-            raise BlockedURLError(
-                f"refusing {url!r}: {host} resolves to non-public address {address} "
-                "(set allow_private_addresses to allow)"
-            )
+        raise FetchError(str(exc)) from None
+    except UnsafeURLError as exc:
+        hint = " (set allow_private_addresses to allow)" if "non-public" in str(exc) else ""
+        raise BlockedURLError(f"{exc}{hint}") from None

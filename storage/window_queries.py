@@ -55,6 +55,7 @@ _ENTITY_COLS = """,
            AS e_confidence,
        COALESCE(es.in_title, false) AS e_in_title
 """
+_ENTITY_SCORE = "(CASE WHEN es.entity IS NULL OR es.source = 'document' THEN l.score ELSE es.score END)"
 _FILTERS = {
     "topic": "l.topic = CAST(:value AS int)",
     "source": "a.source_id = :value",
@@ -109,7 +110,9 @@ def window_articles(
     if order not in WINDOW_ORDERS:
         raise ValueError(f"unknown order {order!r} (known: {', '.join(WINDOW_ORDERS)})")
     entity = scope_kind == "entity"
-    score, relevance = ("e_score", "e_relevance") if entity else ("l.score", "1")
+    # Expressions, not the select list's aliases: PostgreSQL takes an alias in ORDER BY only bare,
+    # never inside abs(...).
+    score, relevance = (_ENTITY_SCORE, "r.relevance") if entity else ("l.score", "1")
     sql = (
         "SELECT a.id, a.title, a.url, a.source_id, l.ts AS published_at, l.model_version, l.topic, "
         "l.topic_label, l.sentiment, l.score, l.confidence"

@@ -247,7 +247,7 @@ def test_a_sentence_row_postgres_refuses_dead_letters_only_its_article(db_engine
 
 
 def test_window_articles_list_an_entity_scope_with_its_own_scores(db_engine: Engine) -> None:
-    from finsent.storage.window_queries import window_articles
+    from finsent.storage.window_queries import WINDOW_ORDERS, window_articles
 
     sink = ScoreSink(db_engine)
     subject = [_item(i, [_entity("AAA", "negative", -0.8, 0.9)], doc="positive") for i in range(3)]
@@ -266,6 +266,9 @@ def test_window_articles_list_an_entity_scope_with_its_own_scores(db_engine: Eng
         none = window_articles(conn, "entity", "AAA", end, end + timedelta(minutes=1))
         with pytest.raises(ValueError, match="order"):
             window_articles(conn, "entity", "AAA", T0, end, order="sideways")
+        # Every order runs, for both kinds of scope (the alerts engine uses "extreme").
+        ordered = {o: window_articles(conn, "entity", "AAA", T0, end, order=o) for o in WINDOW_ORDERS}
+        topic_ordered = {o: window_articles(conn, "topic", "1", T0, end, order=o) for o in WINDOW_ORDERS}
     assert len(rows) == 6
     assert [r["entity"]["score"] for r in rows[:3]] == [-0.8] * 3
     assert {r["entity"]["relevance_pct"] for r in rows[:3]} == {90}
@@ -283,5 +286,8 @@ def test_window_articles_list_an_entity_scope_with_its_own_scores(db_engine: Eng
         "in_title": False,
     }
     assert len(topic) == 2 and "entity" not in topic[0]
+    assert [abs(r["entity"]["score"]) for r in ordered["extreme"]][:3] == [0.8] * 3
+    assert [r["entity"]["relevance_pct"] for r in ordered["relevance"]][:3] == [90] * 3
+    assert all(len(rows_) == 6 for rows_ in ordered.values()) and all(topic_ordered.values())
     assert none == []
     sink.close()

@@ -18,7 +18,13 @@ from finsent.storage.exceptions import translate_errors
 from finsent.storage.repository import bulk_upsert
 from finsent.storage.schema import EntityScore
 
-__all__ = ["ENTITY_KEYS", "article_entity_scores", "replace_entity_scores", "replace_rows"]
+__all__ = [
+    "ENTITY_KEYS",
+    "VERSION_OR_CURRENT_SQL",
+    "article_entity_scores",
+    "replace_entity_scores",
+    "replace_rows",
+]
 
 #: Keys of the dicts :func:`article_entity_scores` returns (``relevance`` 0..1, ``relevance_pct`` 0-100).
 ENTITY_KEYS = (
@@ -95,12 +101,15 @@ def replace_entity_scores(
     replace_rows(conn, EntityScore, pairs, rows, ("article_id", "entity", "model_version"), copy=copy)
 
 
-_ARTICLE_ENTITIES = text(
-    """
-SELECT es.* FROM entity_scores es
-WHERE es.article_id = :article_id AND es.model_version = COALESCE(CAST(:version AS text), (
+#: ``:version``, else the version of the article's current (latest) score.
+VERSION_OR_CURRENT_SQL = """COALESCE(CAST(:version AS text), (
     SELECT s.model_version FROM scores s WHERE s.article_id = :article_id
-    ORDER BY s.scored_at DESC, s.model_version DESC LIMIT 1))
+    ORDER BY s.scored_at DESC, s.model_version DESC LIMIT 1))"""
+
+_ARTICLE_ENTITIES = text(
+    f"""
+SELECT es.* FROM entity_scores es
+WHERE es.article_id = :article_id AND es.model_version = {VERSION_OR_CURRENT_SQL}
 ORDER BY es.relevance DESC, es.entity
 """
 )

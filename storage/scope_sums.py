@@ -17,13 +17,23 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-__all__ = ["COUNT_KEYS", "SCOPE_KINDS", "ScopeSums", "scope_series", "scope_totals", "top_articles"]
+__all__ = [
+    "COUNT_KEYS",
+    "LATEST_SCORES_SQL",
+    "SCOPE_KINDS",
+    "ScopeSums",
+    "scope_series",
+    "scope_totals",
+    "top_articles",
+]
 
 SCOPE_KINDS = ("topic", "entity", "source", "all")
 COUNT_KEYS = ("n", "n_negative", "n_neutral", "n_positive", "sum_score")
 
-_LATEST_SCORES = """
-    SELECT DISTINCT ON (s.article_id) s.article_id, s.published_at AS ts, s.topic, s.sentiment, s.score
+#: Each article's current score (its latest version) among those published in [:start, :end).
+LATEST_SCORES_SQL = """
+    SELECT DISTINCT ON (s.article_id) s.article_id, s.model_version, s.published_at AS ts, s.topic,
+           s.topic_label, s.sentiment, s.score, s.confidence
     FROM scores s
     WHERE s.published_at >= :start AND s.published_at < :end
     ORDER BY s.article_id, s.scored_at DESC, s.model_version DESC
@@ -41,7 +51,7 @@ _BASE = {
     "FROM agg_entity WHERE bucket >= :start AND bucket < :end",
     "source": "SELECT a.source_id::text AS v, l.ts, 1 AS n, (l.sentiment = 'negative')::int AS n_negative, "
     "(l.sentiment = 'neutral')::int AS n_neutral, (l.sentiment = 'positive')::int AS n_positive, "
-    f"l.score AS sum_score FROM ({_LATEST_SCORES}) l JOIN articles a ON a.id = l.article_id "
+    f"l.score AS sum_score FROM ({LATEST_SCORES_SQL}) l JOIN articles a ON a.id = l.article_id "
     "WHERE a.source_id IS NOT NULL",
 }
 # float sums: entity counts are sums of relevance (other scopes sum whole articles)
@@ -130,7 +140,7 @@ def top_articles(
     """
     stmt = text(
         f"SELECT a.id, a.title, a.url, a.source_id, l.ts, l.sentiment, l.score "
-        f"FROM ({_LATEST_SCORES}) l JOIN articles a ON a.id = l.article_id "
+        f"FROM ({LATEST_SCORES_SQL}) l JOIN articles a ON a.id = l.article_id "
         f"WHERE {_SCOPE_FILTER[scope_kind]} ORDER BY {_ORDER[order]}, l.ts DESC LIMIT :limit"
     )
     rows = conn.execute(stmt, {"start": start, "end": end, "value": value, "limit": limit})

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from finsent.storage.copy_writes import CopyBatch
-from finsent.storage.entity_scores_repo import replace_rows
+from finsent.storage.entity_scores_repo import VERSION_OR_CURRENT_SQL, replace_rows
 from finsent.storage.schema import SentenceScore
 
 __all__ = ["SENTENCE_KEYS", "article_sentence_scores", "replace_sentence_scores"]
@@ -49,11 +49,9 @@ def replace_sentence_scores(
 
 
 _ARTICLE_SENTENCES = text(
-    """
+    f"""
 SELECT ss.* FROM sentence_scores ss
-WHERE ss.article_id = :article_id AND ss.model_version = COALESCE(CAST(:version AS text), (
-    SELECT s.model_version FROM scores s WHERE s.article_id = :article_id
-    ORDER BY s.scored_at DESC, s.model_version DESC LIMIT 1))
+WHERE ss.article_id = :article_id AND ss.model_version = {VERSION_OR_CURRENT_SQL}
 ORDER BY ss.idx
 """
 )

@@ -14,15 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-__all__ = ["WINDOW_ORDERS", "window_articles"]
+from finsent.storage.scope_sums import LATEST_SCORES_SQL
 
-_LATEST = """
-    SELECT DISTINCT ON (s.article_id) s.article_id, s.model_version, s.published_at AS ts, s.topic,
-           s.topic_label, s.sentiment, s.score, s.confidence
-    FROM scores s
-    WHERE s.published_at >= :start AND s.published_at < :end
-    ORDER BY s.article_id, s.scored_at DESC, s.model_version DESC
-"""
+__all__ = ["WINDOW_ORDERS", "window_articles"]
 
 # The entity's row of each article: its own entity score, else (no entity rows for the version)
 # a document-score row when the article mentions or tags the entity.
@@ -117,7 +111,7 @@ def window_articles(
         "SELECT a.id, a.title, a.url, a.source_id, l.ts AS published_at, l.model_version, l.topic, "
         "l.topic_label, l.sentiment, l.score, l.confidence"
         + (_ENTITY_COLS if entity else "")
-        + f" FROM ({_LATEST}) l JOIN articles a ON a.id = l.article_id"
+        + f" FROM ({LATEST_SCORES_SQL}) l JOIN articles a ON a.id = l.article_id"
         + (_ENTITY_JOIN if entity else "")
         + " WHERE "
         + ("r.relevance IS NOT NULL" if entity else _FILTERS[scope_kind])

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from finsent.models.exceptions import DataFormatError
 from finsent.models.labels import SENTIMENT_LABELS, TWITTER_SENTIMENT_MAP, sentiment_index, topic_index
@@ -176,6 +176,19 @@ def read_csv(
         return _make(rows(), str(p), task, label_map)
 
 
+def json_lines(path: Path, *, encoding: str = "utf-8") -> Iterator[tuple[int, Any, str]]:
+    """Each non-blank line of a JSON-lines file as ``(line_no, obj, "")``, or
+    ``(line_no, None, why)`` for a line that is not valid JSON (the caller reports it)."""
+    with path.open(encoding=encoding, errors="replace") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield line_no, json.loads(line), ""
+            except json.JSONDecodeError as exc:
+                yield line_no, None, f"invalid JSON ({exc.msg})"
+
+
 def read_jsonl(
     path: str | Path,
     task: Task,
@@ -189,19 +202,11 @@ def read_jsonl(
     p = Path(path)
     result_rows: list[tuple[int, object, object]] = []
     bad: list[tuple[int, str]] = []
-    with p.open(encoding=encoding, errors="replace") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                bad.append((line_no, f"invalid JSON ({exc.msg})"))
-                continue
-            if not isinstance(obj, dict):
-                bad.append((line_no, "not a JSON object"))
-                continue
-            result_rows.append((line_no, obj.get(text_field), obj.get(label_field)))
+    for line_no, obj, why in json_lines(p, encoding=encoding):
+        if why or not isinstance(obj, dict):
+            bad.append((line_no, why or "not a JSON object"))
+            continue
+        result_rows.append((line_no, obj.get(text_field), obj.get(label_field)))
     result = _make(result_rows, str(p), task, label_map)
     result.bad_rows.extend(BadRow(str(p), n, r) for n, r in bad)
     result.bad_rows.sort(key=lambda b: b.line)

@@ -22,8 +22,9 @@ _DESIGNS = {
 }
 
 
-def entity_card_lines(spec: dict[str, Any] | None) -> list[str]:
-    """Markdown lines for the manifest's ``entity_head`` entry (none without an entity head)."""
+def entity_card_lines(spec: dict[str, Any] | None, manifest: dict[str, Any] | None = None) -> list[str]:
+    """Markdown lines for the manifest's ``entity_head`` entry (none without an entity head);
+    ``manifest``: the version's, whose own run record describes a jointly trained head."""
     if not spec:
         return []
     design = str(spec.get("design"))
@@ -56,6 +57,17 @@ def entity_card_lines(spec: dict[str, Any] | None) -> list[str]:
             f"{cfg.get('batch_size')}, token limit {cfg.get('entity_max_length')}; best epoch "
             f"{int(dev.get('epoch', 0))}: dev entity accuracy {dev['entity_accuracy']:.4f}, macro-F1 "
             f"{dev['entity_macro_f1']:.4f}.",
+            "",
+        ]
+    elif "entity_accuracy" in (manifest or {}).get("dev_metrics", {}):
+        m = manifest or {}
+        dev, cfg = m["dev_metrics"], m.get("train_config", {})
+        lines += [
+            f"Trained jointly with the document heads and the encoder's top {cfg.get('train_layers')} layers "
+            f"(one loss: topic + sentiment + entity cross-entropy), entity texts repeated "
+            f"{cfg.get('entity_oversample', 1)}x per epoch, token limit {cfg.get('entity_max_length')}; "
+            f"best epoch {int(dev.get('epoch', 0))}: dev entity accuracy {dev['entity_accuracy']:.4f}, "
+            f"macro-F1 {dev['entity_macro_f1']:.4f}.",
             "",
         ]
     comparison = spec.get("design_comparison")

@@ -12,13 +12,12 @@ entity (the first label is kept; a conflicting repeat is reported).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from finsent.models.data import BadRow, EntityLabel, Example
+from finsent.models.data import BadRow, EntityLabel, Example, json_lines
 from finsent.models.exceptions import DataFormatError
 from finsent.models.labels import sentiment_index
 
@@ -92,15 +91,10 @@ def read_entity_jsonl(path: str | Path, *, encoding: str = "utf-8") -> EntityDat
     if not p.is_file():
         raise DataFormatError(f"{p}: no such file")
     out = EntityData(source=str(p))
-    with p.open(encoding=encoding, errors="replace") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                out.bad_rows.append(BadRow(str(p), line_no, f"invalid JSON ({exc.msg})"))
-                continue
+    for line_no, obj, why in json_lines(p, encoding=encoding):
+        if why:
+            out.bad_rows.append(BadRow(str(p), line_no, why))
+        else:
             _row(obj, str(p), line_no, out)
     return out
 

@@ -56,18 +56,13 @@ def evaluate_entities(
     multi = [len(e.entities) > 1 for e in data.examples for _ in e.entities]
     split = [disagrees(e) for e in data.examples for _ in e.entities]
     m = metrics_from_probs(gold, probs, SENTIMENT_LABELS)
-    report = EvalReport(
+    report = EvalReport.from_metrics(
+        m,
         task="entity",
         data=data.source,
         n=len(gold),
-        accuracy=m["accuracy"],
-        macro_f1=m["macro_f1"],
-        ece=m["ece"],
-        per_class=m["per_class"],
-        confusion_matrix=m["confusion_matrix"],
-        labels=list(SENTIMENT_LABELS),
-        model_version=classifier.version,
-        backend=classifier.backend_name,
+        labels=SENTIMENT_LABELS,
+        classifier=classifier,
         skipped_rows=len(data.bad_rows),
         subsets={
             "all": _subset(gold, probs, [True] * len(gold)),

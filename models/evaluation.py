@@ -43,6 +43,36 @@ class EvalReport:
         """Plain data for JSON."""
         return asdict(self)
 
+    @classmethod
+    def from_metrics(
+        cls,
+        m: dict[str, Any],
+        *,
+        task: str,
+        data: str,
+        n: int,
+        labels: Sequence[str],
+        classifier: Classifier,
+        skipped_rows: int,
+        **extra: Any,
+    ) -> EvalReport:
+        """The report of :func:`metrics_from_probs` output ``m`` for ``classifier`` on ``data``."""
+        return cls(
+            task=task,
+            data=data,
+            n=n,
+            accuracy=m["accuracy"],
+            macro_f1=m["macro_f1"],
+            ece=m["ece"],
+            per_class=m["per_class"],
+            confusion_matrix=m["confusion_matrix"],
+            labels=list(labels),
+            model_version=classifier.version,
+            backend=classifier.backend_name,
+            skipped_rows=skipped_rows,
+            **extra,
+        )
+
 
 def expected_calibration_error(
     confidences: Sequence[float], correct: Sequence[bool], bins: int = 15
@@ -115,18 +145,13 @@ def evaluate(
     probs = [s.topic_probs if task == "topic" else s.sentiment_probs for s in scores]
     gold = [int(e.label(task)) for e in examples]  # type: ignore[arg-type]  # filtered above
     m = metrics_from_probs(gold, probs, labels)
-    report = EvalReport(
+    report = EvalReport.from_metrics(
+        m,
         task=task,
         data=data.source,
         n=len(examples),
-        accuracy=m["accuracy"],
-        macro_f1=m["macro_f1"],
-        ece=m["ece"],
-        per_class=m["per_class"],
-        confusion_matrix=m["confusion_matrix"],
         labels=labels,
-        model_version=classifier.version,
-        backend=classifier.backend_name,
+        classifier=classifier,
         skipped_rows=len(data.bad_rows),
     )
     if out_dir is not None:

@@ -30,7 +30,9 @@ def record_gate(
 
     Args:
         root: Version directory.
-        files: ``(task, path)`` pairs, task ``topic`` or ``sentiment``.
+        files: ``(task, path)`` pairs, task ``topic``, ``sentiment`` or ``entity`` (FinEntity
+            JSON lines: recorded with the multi-entity and disagreeing subsets, but not part of
+            the gate ``auto`` applies, see :mod:`finsent.models.autoselect`).
         backends: CPU backend names (``bf16``, ``onnx-int8``...).
         cache_dir: ONNX export cache.
         on_log: Called with one line per finished evaluation.
@@ -38,20 +40,32 @@ def record_gate(
     Returns:
         The new metric entries (also merged into the manifest; the model card is rewritten).
     """
-    from finsent.models.evaluation import evaluate
+    from finsent.models.entity_data import read_entity_jsonl
+    from finsent.models.entity_eval import evaluate_entities
+    from finsent.models.evaluation import EvalReport, evaluate
     from finsent.models.inference import Classifier
     from finsent.models.network import read_manifest, update_manifest
     from finsent.models.versions import write_model_card
 
-    data = [(task, Path(p), read_dataset(p, task)) for task, p in files]  # type: ignore[arg-type]
+    data = [
+        (task, Path(p), read_entity_jsonl(p) if task == "entity" else read_dataset(p, task))  # type: ignore[arg-type]
+        for task, p in files
+    ]
     out: dict[str, dict[str, float]] = {}
     for backend in dict.fromkeys(["fp32", *backends]):
         clf = Classifier.load(root, device="cpu", cpu_backend=backend, cache_dir=cache_dir, max_length=128)
         for task, path, loaded in data:
-            report = evaluate(clf, loaded, task=task)  # type: ignore[arg-type]
+            report: EvalReport = (
+                evaluate_entities(clf, loaded)  # type: ignore[arg-type]  # read as entity data above
+                if task == "entity"
+                else evaluate(clf, loaded, task=task)  # type: ignore[arg-type]
+            )
             key = f"{path.stem}/{task} ({backend})"
             out[key] = {"accuracy": report.accuracy, "macro_f1": report.macro_f1, "ece": report.ece}
             out[key]["n"] = report.n
+            for name, sub in report.subsets.items():
+                if name != "all":
+                    out[key] |= {f"{name}_accuracy": sub["accuracy"], f"{name}_macro_f1": sub["macro_f1"]}
             if on_log is not None:
                 on_log(f"{key}: macro-F1 {report.macro_f1:.4f}, accuracy {report.accuracy:.4f}, n={report.n}")
         del clf

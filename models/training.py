@@ -14,7 +14,7 @@ from finsent.models.batching import CachedBatches, TokenBatches
 from finsent.models.data import Example, data_fingerprint
 from finsent.models.trainer import Batches, Trainer, TrainerArgs, seed_all
 
-__all__ = ["TrainConfig", "TrainResult", "split_dev", "train", "trainer_args"]
+__all__ = ["TrainConfig", "TrainResult", "oversample_entities", "split_dev", "train", "trainer_args"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,9 @@ class TrainConfig:
     adapter_dtype: str = "float16"
     checkpoint_each_epoch: bool = False
     topic_train_fraction: float = 1.0
+    #: Entity-labeled training texts are repeated this many times per epoch (FinEntity has
+    #: ~750 texts against ~24,000 headlines: without it the entity loss gets ~3% of the steps).
+    entity_oversample: int = 1
     #: Entity head (trained when examples carry entity labels): design and MLP width.
     entity_design: str = "mention+text"
     entity_width: int = 128
@@ -93,6 +96,12 @@ def split_dev(examples: Sequence[Example], fraction: float, seed: int) -> tuple[
     return train, dev
 
 
+def oversample_entities(train_ex: Sequence[Example], times: int) -> list[Example]:
+    """``train_ex`` with each entity-labeled example repeated ``times`` times in all (after the
+    dev split, so no dev text is trained on)."""
+    return [*train_ex, *[e for e in train_ex if e.entities] * max(0, times - 1)]
+
+
 def train(
     examples: Sequence[Example],
     out_dir: str | Path,
@@ -132,6 +141,7 @@ def train(
         # e.g. a sentiment-focused warm start that still rehearses some topic examples
         rng = random.Random(config.seed + 1)
         train_ex = [e for e in train_ex if e.topic is None or rng.random() < config.topic_train_fraction]
+    train_ex = oversample_entities(train_ex, config.entity_oversample)
     model, tokenizer = _init_model(config)
     _prepare_heads(model, config, train_ex)
     data, dev = _batches(model, tokenizer, train_ex, dev_ex, config, say)

@@ -229,7 +229,8 @@ def write_model_card(root: str | Path) -> Path:
         '`zeroshot/twitter-financial-news-topic`), (c) the dataset author "zeroshot", MIT License.',
         "The base encoder all-MiniLM-L6-v2 is Apache-2.0 (sentence-transformers).",
         "",
-        *entity_card_lines(m.get("entity_head")),
+        *entity_card_lines(m.get("entity_head"), m),
+        *_experiment_lines(m.get("experiments")),
         "## Dev metrics (model selection)",
         _table(m.get("dev_metrics", {})),
         "",
@@ -281,6 +282,28 @@ def _distilled_lines(spec: dict[str, Any] | None) -> list[str]:
         )
     verdict = "passed" if gate["passed"] else "failed"
     return [*lines, "", f"Gate (max drop {gate['max_drop'] * 100:.1f} points): **{verdict}**.", ""]
+
+
+def _experiment_lines(runs: list[dict[str, Any]] | None) -> list[str]:
+    """The runs tried for this version, with their dev-split figures (never the valid ones)."""
+    if not runs:
+        return []
+    keys = [
+        k for k in ("sentiment", "topic", "entity") if any(f"{k}_macro_f1" in r.get("dev", {}) for r in runs)
+    ]
+    lines = [
+        "## What was tried (dev split carved from train)",
+        "| run | " + " | ".join(f"{k} acc / macro-F1" for k in keys) + " | note |",
+        "|---|" + "---|" * len(keys) + "---|",
+    ]
+    for run in runs:
+        dev = run.get("dev", {})
+        cells = [
+            f"{dev[f'{k}_accuracy']:.4f} / {dev[f'{k}_macro_f1']:.4f}" if f"{k}_macro_f1" in dev else "-"
+            for k in keys
+        ]
+        lines.append(f"| {run['name']} | " + " | ".join(cells) + f" | {run.get('note', '')} |")
+    return [*lines, ""]
 
 
 def _bias_lines(tuning: dict[str, Any] | None) -> list[str]:

@@ -17,6 +17,9 @@ def models_gate(
     sentiment_data: list[Path] = typer.Option(
         [], "--sentiment-data", help="Held-out labeled sentiment file(s)."
     ),
+    entity_data: list[Path] = typer.Option(
+        [], "--entity-data", help="Held-out entity-level file(s), FinEntity JSONL (recorded, not gated)."
+    ),
     backend: list[str] = typer.Option(
         ["bf16", "torch-int8", "onnx-int8"], "--backend", help="CPU backends to score (fp32 always)."
     ),
@@ -40,7 +43,11 @@ def models_gate(
         raise typer.BadParameter("give --topic-data and/or --sentiment-data")
     quiet_third_party()
     path = resolve_model(version)
-    files = [*(("topic", p) for p in topic_data), *(("sentiment", p) for p in sentiment_data)]
+    files = [
+        *(("topic", p) for p in topic_data),
+        *(("sentiment", p) for p in sentiment_data),
+        *(("entity", p) for p in entity_data),
+    ]
     record_gate(path, files, backend, on_log=console.print)
     for name, drops in gate_table(read_manifest(path)).items():
         worst = max(drops.values())

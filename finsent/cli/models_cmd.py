@@ -43,6 +43,9 @@ def train_cmd(
     entity_doc_labels: bool = typer.Option(
         False, help="Also use a single-entity text's entity label as its document sentiment label."
     ),
+    entity_oversample: int = typer.Option(
+        1, min=1, help="Repeat entity-labeled training texts this many times per epoch."
+    ),
     freeze_encoder: bool = typer.Option(
         False,
         help="Train only heads that have labels (e.g. add an entity head to --init-from, doc scores kept).",
@@ -105,6 +108,7 @@ def train_cmd(
         entity_design=entity_design,
         entity_width=entity_width,
         freeze_encoder=freeze_encoder,
+        entity_oversample=entity_oversample,
     )
     result = train(examples, target, config, version=vid, on_log=console.print)
     console.print(f"[green]wrote[/green] {result.path}: dev {json.dumps(result.dev_metrics)}")

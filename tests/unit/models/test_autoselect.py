@@ -56,6 +56,17 @@ class _Recorder:
         self.built.append(name)
         return self._make(name)
 
+    def choose(self, loaded: Any, cache_dir: Path, candidates: list[str], threads: int = 2) -> Any:
+        """``choose_backend`` on 4 sample documents, building through this recorder."""
+        return choose_backend(
+            loaded,
+            candidates=candidates,
+            build=self.build,
+            cache_dir=cache_dir,
+            threads=threads,
+            sample_docs=4,
+        )
+
 
 def test_the_shipped_gate_table_reads_the_card_figures(shipped: Any) -> None:
     metrics = shipped.manifest["metrics"]
@@ -77,26 +88,12 @@ def test_a_cached_decision_is_reused_without_timing(
 ) -> None:
     loaded = _with_figures(shipped, torch_int8=0.001)
     rec = _Recorder(loaded, monkeypatch)
-    first, backend = choose_backend(
-        loaded,
-        candidates=["fp32", "torch-int8"],
-        build=rec.build,
-        cache_dir=tmp_path,
-        threads=2,
-        sample_docs=4,
-    )
+    first, backend = rec.choose(loaded, tmp_path, ["fp32", "torch-int8"])
     assert rec.timings == 1 and sorted(rec.built) == ["fp32", "torch-int8"]
     assert set(first.docs_per_s) == {"fp32", "torch-int8"} and first.backend == backend.name
     assert (tmp_path / CACHE_FILE).is_file() and not first.cached
     rec.built.clear()
-    again, backend2 = choose_backend(
-        loaded,
-        candidates=["fp32", "torch-int8"],
-        build=rec.build,
-        cache_dir=tmp_path,
-        threads=2,
-        sample_docs=4,
-    )
+    again, backend2 = rec.choose(loaded, tmp_path, ["fp32", "torch-int8"])
     assert rec.timings == 1 and rec.built == [first.backend]  # only the winner is built
     assert again.cached and again.backend == first.backend == backend2.name
     assert again.docs_per_s == first.docs_per_s
@@ -107,14 +104,7 @@ def test_a_backend_that_failed_the_gate_is_never_timed_or_chosen(
 ) -> None:
     loaded = _with_figures(shipped, torch_int8=MAX_DROP + 0.001)
     rec = _Recorder(loaded, monkeypatch)
-    choice, backend = choose_backend(
-        loaded,
-        candidates=["fp32", "torch-int8"],
-        build=rec.build,
-        cache_dir=tmp_path,
-        threads=2,
-        sample_docs=4,
-    )
+    choice, backend = rec.choose(loaded, tmp_path, ["fp32", "torch-int8"])
     assert choice.backend == backend.name == "fp32" and rec.built == ["fp32"]
     assert "gate failed" in choice.ineligible["torch-int8"]
     # A cached choice that has since failed its gate is not reused either.
@@ -126,14 +116,7 @@ def test_a_backend_that_failed_the_gate_is_never_timed_or_chosen(
     )
     assert autoselect.cached_choice(passing, tmp_path, 2) is not None
     rec.built.clear()
-    again, _ = choose_backend(
-        loaded,
-        candidates=["fp32", "torch-int8"],
-        build=rec.build,
-        cache_dir=tmp_path,
-        threads=2,
-        sample_docs=4,
-    )
+    again, _ = rec.choose(loaded, tmp_path, ["fp32", "torch-int8"])
     assert again.backend == "fp32" and "torch-int8" not in rec.built and rec.timings == 2
 
 
@@ -143,9 +126,7 @@ def test_another_thread_count_decides_again(
     rec = _Recorder(shipped, monkeypatch)
 
     def choose(threads: int) -> Any:
-        return choose_backend(
-            shipped, candidates=["fp32"], build=rec.build, cache_dir=tmp_path, threads=threads, sample_docs=4
-        )[0]
+        return rec.choose(shipped, tmp_path, ["fp32"], threads)[0]
 
     two, one = choose(2), choose(1)
     assert rec.timings == 2 and (two.threads, one.threads) == (2, 1) and not one.cached

@@ -227,6 +227,31 @@ def test_eval_task_entity_reports_subsets(entity_version: Path, tmp_path: Path) 
     assert (tmp_path / "out" / "entity_confusion_matrix.png").is_file()
 
 
+def test_gate_records_entity_rows_with_subsets_but_gates_only_document_tasks(
+    entity_version: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from finsent.models.autoselect import gate_table
+    from finsent.models.gate import record_gate
+    from finsent.models.network import read_manifest
+    from tests.unit.models.conftest import NEGATIVE
+
+    root = Path(shutil.copytree(entity_version, tmp_path / "v"))
+    sentiment = tmp_path / "s.csv"
+    sentiment.write_text("text,label\n" + "".join(f'"{t}",negative\n' for t in NEGATIVE), encoding="utf-8")
+    out = record_gate(
+        root, [("sentiment", sentiment), ("entity", _entity_file(tmp_path / "e.jsonl"))], ["bf16"]
+    )
+    ent = out["e/entity (bf16)"]
+    assert ent["n"] == 9 and 0.0 <= ent["disagreeing_accuracy"] <= 1.0 and "multi_entity_macro_f1" in ent
+    assert out["e/entity (fp32)"]["n"] == 9 and out["s/sentiment (fp32)"]["n"] == len(NEGATIVE)
+    manifest = read_manifest(root)
+    assert manifest["metrics"]["e/entity (bf16)"] == ent
+    assert "e/entity (fp32)" in (root / "README.md").read_text()
+    assert set(gate_table(manifest)["bf16"]) == {"s/sentiment"}  # entity rows are recorded, not gated
+
+
 def test_joint_training_with_marker_layer_head_reloads_identically(tmp_path: Path) -> None:
     """Document and entity labels trained together (top layer unfrozen); the marker+layer head's
     copy of the top layer no longer equals the trained layer, so it travels with the version."""

@@ -102,6 +102,22 @@ def test_split_dev_is_seeded_and_disjoint() -> None:
     assert len(train1) + len(dev1) == len(examples)
 
 
+def test_entity_oversampling_repeats_only_entity_texts_of_the_train_split() -> None:
+    from finsent.models.data import EntityLabel, Example
+    from finsent.models.training import oversample_entities, split_dev
+
+    ents = [Example(f"Acme {i} rises", entities=(EntityLabel(0, 4, 2),)) for i in range(10)]
+    examples = [*tiny_examples(), *ents]
+    train_ex, dev_ex = split_dev(examples, 0.2, seed=2)
+    out = oversample_entities(train_ex, 3)
+    with_ents = [e for e in train_ex if e.entities]
+    assert len(out) == len(train_ex) + 2 * len(with_ents)
+    assert {e.text: out.count(e) for e in with_ents} == {e.text: 3 for e in with_ents}
+    assert all(out.count(e) == 1 for e in train_ex if not e.entities)
+    assert not {e.text for e in out} & {e.text for e in dev_ex if e.entities}
+    assert oversample_entities(train_ex, 1) == train_ex
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["lora", "full"])
 def test_other_modes_save_and_reload(tmp_path: Path, mode: str) -> None:

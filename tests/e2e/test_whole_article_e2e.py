@@ -147,11 +147,10 @@ def _two_company_item(when: datetime) -> DemoItem:
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "issue 13 open: finsent-default-3's entity head (trained jointly with the top 4 layers) "
-        "still follows this headline's overall tone (both companies score positive; 0.64 accuracy on "
-        "FinEntity valid's disagreeing entities); the pipeline is wired end to end (rows arrive "
-        "with source='entity'). strict: passing would fail this marker, so the test flips to a "
-        "plain pass when a better head ships."
+        "issue 13 open: finsent-default-2's entity head sits on the frozen document encoder and "
+        "follows the headline's overall tone (both companies score positive); the pipeline is "
+        "wired end to end (rows arrive with source='entity'). strict: passing would fail this "
+        "marker, so the test flips to a plain pass when a better head ships."
     ),
 )
 def test_one_headline_two_companies_with_opposite_news_get_opposite_entity_scores(

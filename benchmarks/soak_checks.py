@@ -56,7 +56,8 @@ def run_checks(engine: Engine, *, demo_seed: int, demo_rate: float, received: in
         demo_rate: Its items per minute.
         received: Requests the webhook receiver answered.
     """
-    with engine.connect() as conn:
+    snapshot = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    with snapshot as conn, conn.begin():  # every check reads the same snapshot
         checks = [
             _exactly_one_score(conn),
             _aggregates(conn),

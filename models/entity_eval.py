@@ -3,19 +3,46 @@ with the figures on texts naming 2+ entities and on texts whose entities disagre
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from finsent.models.data import LoadResult, read_dataset
 from finsent.models.entities import EntityTarget
-from finsent.models.entity_data import EntityData, disagrees
-from finsent.models.evaluation import EvalReport, metrics_from_probs, write_report
+from finsent.models.entity_data import EntityData, disagrees, read_entity_jsonl
+from finsent.models.evaluation import EvalReport, evaluate, metrics_from_probs, write_report
 from finsent.models.labels import SENTIMENT_LABELS
 
 if TYPE_CHECKING:
     from finsent.models.inference import Classifier
 
-__all__ = ["entity_probs", "evaluate_entities"]
+__all__ = ["entity_probs", "evaluate_entities", "evaluate_task", "read_task_data"]
+
+#: The tasks ``finsent eval`` and the gate know: the document heads and FinEntity JSON lines.
+TASKS = ("topic", "sentiment", "entity")
+
+
+def read_task_data(
+    path: str | Path, task: str | None, *, label_map: Mapping[str, str | int] | None = None, **columns: str
+) -> LoadResult | EntityData:
+    """Read ``path`` for ``task``: FinEntity JSON lines for ``entity``, else a labeled document
+    file (``task=None`` guesses topic or sentiment from the file; ``columns`` name its text and
+    label columns)."""
+    if task not in (None, *TASKS):
+        raise ValueError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
+    if task == "entity":
+        return read_entity_jsonl(path)
+    return read_dataset(path, task, label_map=label_map, **columns)  # type: ignore[arg-type]  # checked above
+
+
+def evaluate_task(
+    classifier: Classifier, data: LoadResult | EntityData, out_dir: str | Path | None = None, **kw: Any
+) -> EvalReport:
+    """The report for data read by :func:`read_task_data` (entity data gets the entity report;
+    ``kw`` goes to :func:`finsent.models.evaluation.evaluate`)."""
+    if isinstance(data, EntityData):
+        return evaluate_entities(classifier, data, out_dir)
+    return evaluate(classifier, data, out_dir, **kw)
 
 
 def entity_probs(classifier: Classifier, data: EntityData) -> tuple[list[list[float]], str]:

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from finsent.models.data import read_dataset
-
 __all__ = ["record_gate"]
 
 
@@ -40,26 +38,17 @@ def record_gate(
     Returns:
         The new metric entries (also merged into the manifest; the model card is rewritten).
     """
-    from finsent.models.entity_data import read_entity_jsonl
-    from finsent.models.entity_eval import evaluate_entities
-    from finsent.models.evaluation import EvalReport, evaluate
+    from finsent.models.entity_eval import evaluate_task, read_task_data
     from finsent.models.inference import Classifier
     from finsent.models.network import read_manifest, update_manifest
     from finsent.models.versions import write_model_card
 
-    data = [
-        (task, Path(p), read_entity_jsonl(p) if task == "entity" else read_dataset(p, task))  # type: ignore[arg-type]
-        for task, p in files
-    ]
+    data = [(task, Path(p), read_task_data(p, task)) for task, p in files]
     out: dict[str, dict[str, float]] = {}
     for backend in dict.fromkeys(["fp32", *backends]):
         clf = Classifier.load(root, device="cpu", cpu_backend=backend, cache_dir=cache_dir, max_length=128)
         for task, path, loaded in data:
-            report: EvalReport = (
-                evaluate_entities(clf, loaded)  # type: ignore[arg-type]  # read as entity data above
-                if task == "entity"
-                else evaluate(clf, loaded, task=task)  # type: ignore[arg-type]
-            )
+            report = evaluate_task(clf, loaded, task=task)
             key = f"{path.stem}/{task} ({backend})"
             out[key] = {"accuracy": report.accuracy, "macro_f1": report.macro_f1, "ece": report.ece}
             out[key]["n"] = report.n

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from finsent.storage.buckets import ALL_TOPICS, minute_bucket
 
@@ -103,11 +103,23 @@ def _rows(conn: Connection, sql: str, **params: Any) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(text(sql), params)]
 
 
-def aggregate_mismatches(conn: Connection, *, tolerance: float = 1e-6) -> list[str]:
+def aggregate_mismatches(db: Connection | Engine, *, tolerance: float = 1e-6) -> list[str]:
     """Compare the stored aggregates with a recount from the score tables (empty = consistent).
 
     Reads every score; meant for tests and for an operator's consistency check, not hot paths.
+    The reads must see one snapshot: given an :class:`~sqlalchemy.Engine` (do so while writers
+    run), they share one read-only ``REPEATABLE READ`` transaction. A connection is read as it
+    is: on a ``READ COMMITTED`` one, a batch committed between the score and the aggregate
+    reads shows up as a mismatch that is not in the data.
     """
+    if isinstance(db, Engine):
+        snapshot = db.connect().execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with snapshot as conn, conn.begin():
+            return _mismatches(conn, tolerance)
+    return _mismatches(db, tolerance)
+
+
+def _mismatches(conn: Connection, tolerance: float) -> list[str]:
     scores = _rows(
         conn, "SELECT article_id, model_version, topic, sentiment, score, published_at, scored_at FROM scores"
     )

@@ -168,26 +168,19 @@ def eval_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
 ) -> None:
     """Evaluate a model on a labeled file: accuracy, macro-F1, per-class P/R/F1, ECE, plots."""
-    from finsent.models.data import read_dataset
-    from finsent.models.entity_data import read_entity_jsonl
-    from finsent.models.entity_eval import evaluate_entities
-    from finsent.models.evaluation import evaluate
+    from finsent.models.entity_eval import TASKS, evaluate_task, read_task_data
     from finsent.models.inference import Classifier
 
-    if task not in (None, "topic", "sentiment", "entity"):
+    if task not in (None, *TASKS):
         raise typer.BadParameter("--task must be topic, sentiment or entity")
     settings = current().override(models={"device": device, "cpu_backend": cpu_backend})
-    loaded: Any
-    if task == "entity":
-        loaded = read_entity_jsonl(data)
-    else:
-        loaded = read_dataset(
-            data,
-            task,  # type: ignore[arg-type]  # checked against the literals above
-            text_column=text_column,
-            label_column=label_column,
-            label_map=json.loads(label_map) if label_map else None,
-        )
+    loaded = read_task_data(
+        data,
+        task,
+        text_column=text_column,
+        label_column=label_column,
+        label_map=json.loads(label_map) if label_map else None,
+    )
     from finsent.cli.explain_cmd import model_or_shipped
     from finsent.models.quiet import quiet_third_party
 
@@ -199,10 +192,7 @@ def eval_cmd(
         max_length=settings.models.max_length,
         batch_size=settings.stream.batch_size,
     )
-    if task == "entity":
-        report = evaluate_entities(clf, loaded, out)
-    else:
-        report = evaluate(clf, loaded, out, task=task)  # type: ignore[arg-type]
+    report = evaluate_task(clf, loaded, out, task=task)
     if loaded.bad_rows:
         err_console.print(f"[yellow]skipped {len(loaded.bad_rows)} bad rows:[/yellow]\n{loaded.report()}")
     if record:

@@ -129,7 +129,8 @@ def assert_exactly_once(engine: Engine, ids: list[str]) -> None:
             {"ids": ids},
         ).one()
         assert (total, distinct) == (len(ids), len(ids))
-        assert aggregate_mismatches(conn) == []
+    # One snapshot: the worker may still be storing a re-delivered batch (an overwrite, not a row).
+    assert aggregate_mismatches(engine) == []
 
 
 def test_2000_articles_give_exactly_2000_score_rows_and_exact_aggregates(

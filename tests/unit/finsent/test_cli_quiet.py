@@ -13,6 +13,7 @@ import pytest
 
 from tests.unit.models.conftest import NEGATIVE, POSITIVE
 
+SHIPPED = json.loads((Path(__file__).resolve().parents[3] / "models/default/finsent_model.json").read_text())
 NOISE = ("LOAD REPORT", "UNEXPECTED", "Loading weights", "it/s]", "Warning", "warn(")
 
 
@@ -43,7 +44,7 @@ def test_explain_without_a_registry_uses_the_shipped_model_quietly(tmp_path: Pat
     assert run.returncode == 0, run.stderr
     _assert_quiet(run.stdout + run.stderr)
     data = json.loads(run.stdout)
-    assert data["sentiment"] == "negative" and data["words"] and data["model_version"] == "finsent-default-2"
+    assert data["sentiment"] == "negative" and data["words"] and data["model_version"] == SHIPPED["version"]
     text = _finsent(tmp_path, "explain", POSITIVE[0], "--cpu-backend", "fp32")
     assert text.returncode == 0 and "positive" in text.stdout, text.stderr
     _assert_quiet(text.stdout + text.stderr)
@@ -60,4 +61,4 @@ def test_eval_without_a_registry_uses_the_shipped_model_quietly(tmp_path: Path) 
     assert run.returncode == 0, run.stderr
     _assert_quiet(run.stdout + run.stderr)
     report = json.loads(run.stdout)
-    assert report["n"] == 8 and report["accuracy"] == 1.0 and report["model_version"] == "finsent-default-2"
+    assert report["n"] == 8 and report["accuracy"] == 1.0 and report["model_version"] == SHIPPED["version"]

@@ -274,7 +274,8 @@ def export_onnx_int8(loaded: LoadedModel, target: Path) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    fp32 = target.with_name(target.name.replace(".int8.onnx", ".fp32.onnx"))
+    # Per-process scratch names: workers loading one version at once each export, one wins the rename.
+    fp32 = target.with_name(target.name.replace(".int8.onnx", f".{os.getpid()}.fp32.onnx"))
     ids = torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]], dtype=torch.long)
     mask = (ids != 0).long()
     log.info("exporting %s to ONNX (once per version) at %s", loaded.version, target)
@@ -296,7 +297,7 @@ def export_onnx_int8(loaded: LoadedModel, target: Path) -> Path:
             opset_version=17,
             dynamo=False,
         )
-    tmp = target.with_suffix(".tmp")
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
     # Only the encoder's MatMuls: the heads are exported as Gemm and the embeddings as Gather,
     # both left in fp32 (negligible compute, measurable accuracy when quantized).
     quantize_dynamic(

@@ -128,8 +128,10 @@ def bench_pipeline(
     standalone engine, and publish -> row latency percentiles at a fraction of that rate, for
     headline-only and whole-article scoring, with entity scoring on and off."""
     from finsent.cli.bench_loader import load_benchmark
+    from finsent.models.quiet import quiet_third_party
     from finsent.runtime import create_topics
 
+    quiet_third_party()  # the standalone-engine runs load the model here: no loader tables
     bench = load_benchmark("pipeline")
     chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
     unknown = sorted(set(chosen) - set(bench.MODES))

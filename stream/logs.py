@@ -47,5 +47,16 @@ def logging_config(level: str = "INFO", *, json_lines: bool = True) -> dict[str,
             "stderr": {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}
         },
         "root": {"handlers": ["stderr"], "level": "WARNING"},
-        "loggers": {name: {"level": level} for name in ("finsent", "faust.worker")},
+        "loggers": {
+            **{name: {"level": level} for name in ("finsent", "faust.worker")},
+            # model loaders' reports (unused pooler weights...) are not worker events; shown at DEBUG
+            **{name: {"level": _third_party_level(level)} for name in _MODEL_LIBRARIES},
+        },
     }
+
+
+_MODEL_LIBRARIES = ("transformers", "huggingface_hub", "sentence_transformers", "onnxruntime")
+
+
+def _third_party_level(level: str) -> str:
+    return "DEBUG" if str(level).upper() == "DEBUG" else "ERROR"

@@ -137,6 +137,9 @@ class ScoringWorker:
         """
         import faust
 
+        from finsent.models.quiet import quiet_third_party
+
+        quiet_third_party()  # progress bars off; imports transformers, which resets its logger level
         logging.config.dictConfig(logging_config(self.config.log_level, json_lines=self._json_logs))
         started = time.perf_counter()
         asyncio.run(self._load_model())

@@ -154,10 +154,18 @@ class EmbeddedPostgres:
         return record
 
     def stop(self, record: ServiceRecord, timeout_s: float = 15.0) -> str:
-        """Fast shutdown (SIGINT: abort transactions, checkpoint), SIGKILL after ``timeout_s``."""
-        if not pid_alive(record.pid, record.create_time):
+        """Fast shutdown (SIGINT: abort transactions, checkpoint), SIGKILL after ``timeout_s``.
+
+        The server is the recorded process if it still runs, else the live postmaster of this
+        data directory (its ``postmaster.pid``): a record whose start time no longer matches
+        (a clock step between start and stop) must not leave the server running.
+        """
+        pid = record.pid if pid_alive(record.pid, record.create_time) else None
+        if pid is None and (live := self.running_server()) is not None:
+            pid = live[0]
+        if pid is None:
             return "not running"
-        return stop_process(record.pid, first_signal=signal.SIGINT, timeout_s=timeout_s)
+        return stop_process(pid, first_signal=signal.SIGINT, timeout_s=timeout_s)
 
     # --- internals --------------------------------------------------------------------------------
     def _clear_dead_lock(self, timeout_s: float) -> None:

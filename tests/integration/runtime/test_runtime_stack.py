@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import subprocess
@@ -178,3 +179,15 @@ def test_data_survives_a_restart(stack: EmbeddedStack) -> None:
 
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT v FROM kept").fetchall() == [("before restart",)]
+
+
+def test_postgres_stop_finds_its_server_when_the_record_start_time_is_off(stack: EmbeddedStack) -> None:
+    # A clock step between start and stop shifts the recorded start time: the server of this data
+    # directory (its postmaster.pid) is still the one to stop, not "not running" with it left up.
+    stack.start()
+    record = StackState.read(stack.data_dir).services["postgres"]
+    skewed = dataclasses.replace(record, create_time=(record.create_time or 0.0) - 3600.0)
+
+    assert stack.postgres.stop(skewed) == "stopped"
+    assert not pid_alive(record.pid)
+    assert stack.postgres.running_server() is None

@@ -17,6 +17,7 @@ from finsent.stream.agents.scoring import register_scoring_agent
 from finsent.stream.app import FaustPublisher, LagTracker, create_app
 from finsent.stream.config import StreamConfig
 from finsent.stream.inference import ClassifierLike, ModelRunner
+from finsent.stream.kafka import log_holds
 from finsent.stream.logs import logging_config
 from finsent.stream.metrics import StreamMetrics
 from finsent.stream.model_watch import ModelWatcher, classifier_loader
@@ -112,7 +113,10 @@ class ScoringWorker:
         async def progress() -> None:
             log.info("progress", extra={**pipeline.totals, "model_version": self.runner.version})
 
-        guard = OffsetGuard(cfg.topics.raw_articles)
+        async def log_holds_record(tp: Any, offset: int) -> bool:
+            return await log_holds(cfg.kafka_bootstrap, tp.topic, tp.partition, offset)
+
+        guard = OffsetGuard(cfg.topics.raw_articles, holds=log_holds_record)
 
         async def guard_offsets() -> None:
             try:

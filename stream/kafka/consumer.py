@@ -9,13 +9,13 @@ from finsent.stream.kafka.config import DEFAULT_GUARANTEES, DeliveryGuarantees
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaConsumer
 
-__all__ = ["make_consumer"]
+__all__ = ["log_holds", "make_consumer"]
 
 
 def make_consumer(
     *topics: str,
     bootstrap: str,
-    group_id: str,
+    group_id: str | None,
     client_id: str = "finsent",
     auto_offset_reset: str = "latest",
     guarantees: DeliveryGuarantees = DEFAULT_GUARANTEES,
@@ -29,7 +29,7 @@ def make_consumer(
     Args:
         topics: Topics to subscribe to.
         bootstrap: Comma separated ``host:port`` list of the brokers.
-        group_id: Consumer group.
+        group_id: Consumer group (None: no group, partitions assigned by hand).
         client_id: Name the broker logs see.
         auto_offset_reset: Where a group without offsets starts: ``latest`` or ``earliest``.
         guarantees: Timeouts (default: :data:`DEFAULT_GUARANTEES`).
@@ -45,3 +45,45 @@ def make_consumer(
         **extra,
     }
     return AIOKafkaConsumer(*topics, **config)
+
+
+async def log_holds(
+    bootstrap: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    *,
+    timeout_s: float = 2.0,
+    guarantees: DeliveryGuarantees = DEFAULT_GUARANTEES,
+) -> bool:
+    """Whether the partition's log still holds the record at ``offset`` (a fetch from it).
+
+    The answer a broker's end offset cannot be trusted for: Tansu's ListOffsets reports the
+    base offset of the last record batch plus one, so after a multi-record batch the end it
+    reports lies behind records a consumer has already read. A throw-away consumer (no group)
+    fetches from ``offset``; an empty answer within ``timeout_s`` or an out-of-range error means
+    the log ends before it (a deleted and recreated topic).
+    """
+    from aiokafka import TopicPartition
+    from aiokafka.errors import OffsetOutOfRangeError
+
+    consumer = make_consumer(
+        bootstrap=bootstrap,
+        group_id=None,
+        client_id="finsent-offset-probe",
+        auto_offset_reset="none",
+        guarantees=guarantees,
+        max_partition_fetch_bytes=1 << 20,
+    )
+    tp = TopicPartition(topic, partition)
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        try:
+            fetched = await consumer.getmany(tp, timeout_ms=int(timeout_s * 1000), max_records=1)
+        except OffsetOutOfRangeError:
+            return False
+        return any(record.offset == offset for record in fetched.get(tp, []))
+    finally:
+        await consumer.stop()

@@ -7,6 +7,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from finsent.stream.kafka import (
     DeliveryGuarantees,
     KafkaUnavailableError,
     Producer,
+    log_holds,
     make_consumer,
     open_admin,
 )
@@ -70,3 +72,81 @@ def test_admin_client_sees_the_topics_of_the_broker(
     topic = topic_factory()
     with open_admin(embedded_stack.kafka_bootstrap, timeout_s=10) as admin:
         assert topic in admin.list_topics()
+
+
+class _GuardedConsumer:
+    """The part of Faust's consumer the offset guard uses, over a plain aiokafka consumer."""
+
+    def __init__(self, consumer: Any) -> None:
+        self._consumer = consumer
+        self._committed_offset: dict[Any, Any] = {}
+
+    def assignment(self) -> set[Any]:
+        return set(self._consumer.assignment())
+
+    async def position(self, tp: Any) -> int:
+        return int(await self._consumer.position(tp))
+
+    async def highwaters(self, *tps: Any) -> dict[Any, int]:
+        return dict(await self._consumer.end_offsets(list(tps)))
+
+    async def earliest_offsets(self, *tps: Any) -> dict[Any, int]:
+        return dict(await self._consumer.beginning_offsets(list(tps)))
+
+    async def seek(self, tp: Any, offset: int) -> None:
+        self._consumer.seek(tp, offset)
+
+
+def test_offset_guard_leaves_a_read_multi_record_batch_alone_and_resets_a_position_past_the_log(
+    embedded_stack, topic_factory: Callable[..., str]
+) -> None:
+    """A partition whose last write was one batch of 3 records, read to its end (position 3),
+    is not re-read however often the guard looks (Tansu reports its end as 1: the batch's base
+    offset + 1); a position past the log (a recreated topic's committed offset) is reset to 0."""
+    from aiokafka import TopicPartition
+
+    from finsent.stream.offset_guard import OffsetGuard
+
+    bootstrap = embedded_stack.kafka_bootstrap
+    topic = topic_factory(partitions=1)
+    with Producer(bootstrap, client_id="finsent-test") as producer:
+        assert producer.send(topic, [(b"k", b"a"), (b"k", b"b"), (b"k", b"c")]) == [True] * 3
+
+    async def holds(tp: Any, offset: int) -> bool:
+        return await log_holds(bootstrap, tp.topic, tp.partition, offset)
+
+    async def scenario() -> tuple[list[int], int, list[int], int]:
+        consumer = make_consumer(bootstrap=bootstrap, group_id=None, auto_offset_reset="earliest")
+        await consumer.start()
+        tp = TopicPartition(topic, 0)
+        try:
+            consumer.assign([tp])
+            read = 0
+            async with asyncio.timeout(20):
+                while read < 3:
+                    read += len((await consumer.getmany(tp, timeout_ms=500)).get(tp, []))
+            guarded, guard = _GuardedConsumer(consumer), OffsetGuard(topic, holds=holds)
+            read_to_end = [len(await guard.check(guarded)) for _ in range(3)]
+            at_end = await consumer.position(tp)
+            consumer.seek(tp, 500)
+            past_the_log = [len(await guard.check(guarded)) for _ in range(2)]
+            return read_to_end, at_end, past_the_log, await consumer.position(tp)
+        finally:
+            await consumer.stop()
+
+    read_to_end, at_end, past_the_log, after_reset = asyncio.run(scenario())
+    assert read_to_end == [0, 0, 0] and at_end == 3
+    assert past_the_log == [0, 1] and after_reset == 0
+
+
+def test_log_holds_answers_from_the_log(embedded_stack, topic_factory: Callable[..., str]) -> None:
+    bootstrap = embedded_stack.kafka_bootstrap
+    topic = topic_factory(partitions=1)
+    with Producer(bootstrap, client_id="finsent-test") as producer:
+        assert producer.send(topic, [(b"k", b"a"), (b"k", b"b"), (b"k", b"c")]) == [True] * 3
+
+    async def ask(offset: int) -> bool:
+        return await log_holds(bootstrap, topic, 0, offset, timeout_s=1.0)
+
+    assert asyncio.run(ask(0)) and asyncio.run(ask(2))
+    assert not asyncio.run(ask(3)) and not asyncio.run(ask(500))

@@ -189,7 +189,7 @@ def test_config_show_lists_every_section_field_with_durations_as_text(
     monkeypatch.setenv("FINSENT_DATABASE_URL", "postgresql://finsent:pw@db:5432/finsent")
     result = CliRunner().invoke(app, ["config", "show"])
     assert result.exit_code == 0, result.output
-    assert "stream.batch_window = '100ms'" in result.output
+    assert "stream.batch_window = '50ms'" in result.output
     assert "database_url = 'postgresql+psycopg://finsent:***@db:5432/finsent'" in result.output
     assert "pw" not in result.output.replace("pw@", "")
     as_json = json.loads(CliRunner().invoke(app, ["config", "show", "--json"]).output)

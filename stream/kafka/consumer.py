@@ -73,7 +73,6 @@ async def log_holds(
         client_id="finsent-offset-probe",
         auto_offset_reset="none",
         guarantees=guarantees,
-        max_partition_fetch_bytes=1 << 20,
     )
     tp = TopicPartition(topic, partition)
     await consumer.start()

@@ -42,8 +42,21 @@ class Reported:
         self.seeks.append(offset)
 
 
-def _checks(consumer: Reported, moves: list[tuple[int, int]]) -> list[int]:
-    guard = OffsetGuard("raw")
+def _checks(
+    consumer: Reported,
+    moves: list[tuple[int, int]],
+    log_end: int | None = None,
+    probes: list[int] | None = None,
+) -> list[int]:
+    """Resets per check; with ``log_end`` the guard may ask a log holding every offset below it
+    (each offset asked is appended to ``probes``)."""
+
+    async def holds(tp: TP, offset: int) -> bool:
+        if probes is not None:
+            probes.append(offset)
+        return log_end is not None and offset < log_end
+
+    guard = OffsetGuard("raw", holds=holds if log_end is not None else None)
     resets = []
     for position, end in moves:
         consumer.pos, consumer.end = position, end
@@ -69,36 +82,18 @@ def test_a_consumer_moving_past_a_stale_end_is_left_alone() -> None:
     assert _checks(consumer, [(300, 290), (310, 290), (320, 290)]) == [0, 0, 0]
 
 
-def _held_checks(
-    consumer: Reported, moves: list[tuple[int, int]], log_end: int
-) -> tuple[list[int], list[int]]:
-    """Checks with a log that holds every offset below ``log_end``; returns resets and the probes."""
-    probes: list[int] = []
-
-    async def holds(tp: TP, offset: int) -> bool:
-        probes.append(offset)
-        return offset < log_end
-
-    guard = OffsetGuard("raw", holds=holds)
-    resets = []
-    for position, end in moves:
-        consumer.pos, consumer.end = position, end
-        resets.append(len(asyncio.run(guard.check(consumer))))
-    return resets, probes
-
-
 def test_an_understated_end_of_a_log_that_holds_the_position_is_left_alone() -> None:
     # Tansu after a 3-record batch: the consumer read offsets 17-19 (position 20), the end says 18,
     # and nothing is written for a while. The log holds offset 19, so nothing is re-read.
-    consumer = Reported(pos=0, end=0)
-    resets, probes = _held_checks(consumer, [(20, 18)] * 5, log_end=20)
-    assert resets == [0, 0, 0, 0, 0] and consumer.seeks == []
+    consumer, probes = Reported(pos=0, end=0), []
+    assert _checks(consumer, [(20, 18)] * 5, log_end=20, probes=probes) == [0, 0, 0, 0, 0]
+    assert consumer.seeks == []
     assert probes == [19]  # asked once: the answer holds while the position stays
 
 
 def test_a_log_that_ends_before_the_position_is_reset_after_asking_it() -> None:
     # A recreated topic: committed offset 500, the new log has 20 records.
-    consumer = Reported(pos=0, end=0)
-    resets, probes = _held_checks(consumer, [(500, 20), (500, 20)], log_end=20)
-    assert resets == [0, 1] and consumer.seeks == [0]
+    consumer, probes = Reported(pos=0, end=0), []
+    assert _checks(consumer, [(500, 20), (500, 20)], log_end=20, probes=probes) == [0, 1]
+    assert consumer.seeks == [0]
     assert probes == [499]

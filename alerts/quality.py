@@ -184,7 +184,7 @@ def _delay_seconds(delays: list[float]) -> dict[str, float | None]:
     ``delay_s_*`` count from the event's start (the end of its first minute is 60 s, the earliest
     a per-minute aggregate can show it); ``after_first_minute_s_*`` count from that first minute's
     close, which is what "alert within a minute" is measured against. Event time: the live
-    service adds its lateness grace (30 s by default) to each.
+    service adds its watermark lateness (``alerts.watermark_lateness``, 5 s by default) to each.
     """
     if not delays:
         return dict.fromkeys(

@@ -48,11 +48,17 @@ class AlertService:
     """Engine + delivery worker, with rule reloads that keep the running set on a bad file."""
 
     def __init__(
-        self, engine: AlertEngine, worker: DeliveryWorker, *, rules_path: Path | None = None
+        self,
+        engine: AlertEngine,
+        worker: DeliveryWorker,
+        *,
+        rules_path: Path | None = None,
+        lateness: timedelta = timedelta(seconds=5),
     ) -> None:
         self.engine = engine
         self.worker = worker
         self.rules_path = rules_path
+        self.lateness = lateness
 
     @classmethod
     def from_settings(
@@ -79,7 +85,12 @@ class AlertService:
             policy=policy or RetryPolicy(),
             guard=AddressPolicy.for_webhooks(settings.alerts.webhook_allow),
         )
-        return cls(engine, worker, rules_path=settings.alerts.rules_file)
+        return cls(
+            engine,
+            worker,
+            rules_path=settings.alerts.rules_file,
+            lateness=settings.alerts.watermark_lateness,
+        )
 
     def reload_rules(self) -> None:
         """Re-read the rule file (SIGHUP); an invalid file is logged and the running rules stay."""
@@ -146,7 +157,7 @@ class AlertService:
 
         while not stop.is_set():
             try:
-                await ScoredWatermark().follow(bootstrap, topic, stop, on_watermark)
+                await ScoredWatermark(lateness=self.lateness).follow(bootstrap, topic, stop, on_watermark)
             except Exception:  # broker away: keep the timer going, try the stream again later
                 log.exception("following %s failed; retrying in 10 s (timer still evaluates)", topic)
                 with contextlib.suppress(TimeoutError):

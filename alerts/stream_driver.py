@@ -4,8 +4,9 @@ Scoring workers publish a :class:`~stream.records.ScoredArticleRecord` only afte
 its aggregates are committed, so once articles published up to time *T* have come through the
 scored topic, the aggregate buckets before *T* are (nearly) complete. The watermark is the newest
 ``published_at`` seen, minus an allowed lateness for articles still in flight on other partitions
-and never ahead of the wall clock. Each time it moves, the engine evaluates the windows that
-closed -- so alerts fire as soon as the stream has closed a window, not a timer period later.
+(``alerts.watermark_lateness``) and never ahead of the wall clock. Each time it moves, the engine
+evaluates the windows that closed -- so alerts fire as soon as the stream has closed a window, not
+a timer period later.
 The service's timer stays as a fallback for quiet periods.
 """
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 class ScoredWatermark:
     """Tracks the event-time watermark of the scored-articles topic."""
 
-    def __init__(self, *, lateness: timedelta = timedelta(seconds=30)) -> None:
+    def __init__(self, *, lateness: timedelta) -> None:
         self.lateness = lateness
         self.newest: datetime | None = None
         self.emitted: datetime | None = None

@@ -41,7 +41,7 @@ def run(
         None, "--sources", help="Crawl this sources YAML instead of the synthetic demo feed."
     ),
     event: list[str] = typer.Option(
-        ["ACMR,+2m,8m,negative"],
+        ["ACMR,+1m,8m,negative"],
         "--event",
         help="Demo feed: plant TICKER,START,DURATION[,TONE] (repeatable) so alerts have something to find.",
     ),

@@ -47,6 +47,22 @@ def test_watermark_only_moves_forward(scored_record: Callable[..., bytes]) -> No
 
 @pytest.mark.parametrize("raw", [None, b"", b"not json", b'{"kind": "scored_article", "v": 99}'])
 def test_malformed_scored_records_are_ignored(raw: bytes | None) -> None:
-    clock = ScoredWatermark()
+    clock = ScoredWatermark(lateness=timedelta(seconds=5))
     clock.observe(raw, now=NOW)
     assert clock.newest is None and clock.advance(now=NOW) is None
+
+
+def test_the_service_clock_trails_by_the_configured_lateness(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import create_engine
+
+    from finsent.alerts.service import AlertService
+    from finsent.core.errors import ConfigError
+    from finsent.core.settings import Settings
+
+    monkeypatch.setenv("FINSENT_ALERTS__WATERMARK_LATENESS", "2s")
+    db = create_engine("postgresql+psycopg://finsent@127.0.0.1:9/finsent")  # never connected here
+    service = AlertService.from_settings(Settings.load(), db, topic_labels=None)
+    assert service.lateness == timedelta(seconds=2)
+    monkeypatch.setenv("FINSENT_ALERTS__WATERMARK_LATENESS", "-1s")
+    with pytest.raises(ConfigError, match="WATERMARK_LATENESS"):
+        Settings.load()

@@ -52,8 +52,8 @@ class AlertService:
         engine: AlertEngine,
         worker: DeliveryWorker,
         *,
+        lateness: timedelta,
         rules_path: Path | None = None,
-        lateness: timedelta = timedelta(seconds=5),
     ) -> None:
         self.engine = engine
         self.worker = worker

@@ -73,9 +73,6 @@ def export_pipeline_model(model_path: str | Path, out_dir: Path) -> Path:
 
 
 def _measure(method: str, model_path: str, hf_dir: str, texts: list[str], threads: int, q: Any) -> None:
-    import os
-
-    os.environ["HF_HUB_OFFLINE"] = "1"
     import torch
 
     from finsent.models.quiet import quiet_third_party

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -65,13 +64,15 @@ class ScoredWatermark:
     ) -> None:
         """Consume ``topic`` from its end until ``stop``; call ``on_watermark`` as it moves.
 
-        Uses its own throw-away consumer group: the alerting service needs the live position,
-        not a replay of history (missed windows are the start-up catch-up's job).
+        No consumer group: the consumer reads every partition of the topic from its end (the
+        alerting service needs the live position, not a replay of history; missed windows are
+        the start-up catch-up's job). A group would commit nothing here and only cost a join,
+        which a broker holds for half the session timeout (5 s with aiokafka's default).
         """
         consumer = make_consumer(
             topic,
             bootstrap=bootstrap,
-            group_id=f"finsent-alerts-clock-{uuid.uuid4().hex[:8]}",
+            group_id=None,
             client_id="finsent-alerts",
             auto_offset_reset="latest",
         )

@@ -192,7 +192,7 @@ class PlantedEventConfig(_Strict):
     start: datetime | str = Field(description="UTC time, or an offset from crawl start such as '+10m'.")
     duration_s: float = Field(600.0, gt=0)
     tone: Literal["negative", "neutral", "positive"] = "negative"
-    rate_per_min: float = Field(10.0, gt=0)
+    rate_per_min: float = Field(10.0, gt=0, allow_inf_nan=False, description="Planted items per minute.")
 
     @field_validator("start", mode="before")
     @classmethod
@@ -229,7 +229,7 @@ class DemoSourceConfig(SourceBase):
 
     kind: Literal["demo"]
     seed: int = 0
-    rate_per_min: float = Field(20.0, gt=0)
+    rate_per_min: float = Field(20.0, gt=0, allow_inf_nan=False)
     events: list[PlantedEventConfig] = Field(default_factory=list)
 
 

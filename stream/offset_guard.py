@@ -22,6 +22,7 @@ resets, the guard asks the log itself (``holds``: a fetch of the record just bef
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -61,7 +62,7 @@ class OffsetGuard:
         positions = {tp: await consumer.position(tp) for tp in partitions}
         ends = await consumer.highwaters(*partitions) if partitions else {}
         suspect: dict[Any, tuple[int, int]] = {}
-        reset = []
+        candidates: list[tuple[Any, int, int]] = []
         for tp, position in positions.items():
             end = ends.get(tp)
             if position is None or end is None or position <= end:
@@ -71,7 +72,16 @@ class OffsetGuard:
             if self._suspect.get(tp) != (position, end):
                 suspect[tp] = (position, end)  # past the end now; reset if nothing moves by next time
                 continue
-            if self._holds is not None and await self._holds(tp, position - 1):
+            candidates.append((tp, position, end))
+        # Ask the log about every candidate at once: an empty answer takes the probe's whole
+        # timeout, and one check must not outlast the guard's interval.
+        probe = self._holds
+        held = [False] * len(candidates)
+        if probe is not None and candidates:
+            held = list(await asyncio.gather(*(probe(tp, pos - 1) for tp, pos, _ in candidates)))
+        reset = []
+        for (tp, position, end), holds in zip(candidates, held, strict=True):
+            if holds:
                 self._held[tp] = position
                 log.debug(
                     "reported end behind the position, but the log holds the record before it",

@@ -29,6 +29,10 @@ __all__ = ["ScoringWorker"]
 
 log = logging.getLogger(__name__)
 
+# Seconds between offset-guard checks. A partition is reset after two checks find it at the same
+# position past the same end, so a recreated topic is read again 3-6 s after the worker joins.
+GUARD_INTERVAL_S = 3.0
+
 
 class ScoringWorker:
     """One worker process: model, database sink, Faust app and agent, metrics endpoint."""
@@ -125,7 +129,7 @@ class ScoringWorker:
                 log.debug("offset guard skipped a tick", exc_info=True)
 
         app.timer(5.0)(refresh_lag)
-        app.timer(10.0)(guard_offsets)
+        app.timer(GUARD_INTERVAL_S)(guard_offsets)
         app.timer(30.0)(progress)
 
         self._pipeline = pipeline

@@ -27,8 +27,10 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 sources_app = typer.Typer(help="Inspect the sources file.", no_args_is_help=True)
-_EVENT = re.compile(r"^(?P<ticker>[A-Za-z0-9.]+),(?P<start>[^,]+),(?P<dur>[^,]+)(?:,(?P<tone>\w+))?$")
-_EVENT_HELP = "expected TICKER,START,DURATION[,TONE] e.g. ACMR,+5m,10m,negative"
+_EVENT = re.compile(
+    r"^(?P<ticker>[A-Za-z0-9.]+),(?P<start>[^,]+),(?P<dur>[^,]+)(?:,(?P<tone>\w+)(?:,(?P<rate>[^,]+))?)?$"
+)
+_EVENT_HELP = "expected TICKER,START,DURATION[,TONE[,RATE]] e.g. ACMR,+5m,10m,negative,20 (RATE: items/min)"
 
 
 def register(app: typer.Typer) -> None:
@@ -49,12 +51,20 @@ def _planted_event(spec: str) -> dict[str, object]:
         length = parse_duration(match["dur"])
     except ValueError as exc:
         raise typer.BadParameter(f"{spec!r}: duration {exc}", param_hint="--event") from None
-    return {
+    event: dict[str, object] = {
         "ticker": match["ticker"].upper(),
         "start": match["start"],
         "duration_s": length.total_seconds(),
         "tone": match["tone"] or "negative",
     }
+    if match["rate"] is not None:
+        try:
+            event["rate_per_min"] = float(match["rate"])
+        except ValueError:
+            raise typer.BadParameter(
+                f"{spec!r}: rate {match['rate']!r} is not a number of items per minute", param_hint="--event"
+            ) from None
+    return event
 
 
 def _demo_sources(events: list[str], rate_per_min: float, seed: int) -> SourcesFile:
@@ -116,7 +126,12 @@ def crawl(
     only: list[str] = typer.Option([], "--source", help="Crawl only these source ids (repeatable)."),
     demo: bool = typer.Option(False, "--demo", help="Crawl the synthetic demo feed instead of a file."),
     event: list[str] = typer.Option(
-        [], "--event", help="With --demo: plant TICKER,START,DURATION[,TONE], e.g. ACMR,+5m,10m,negative."
+        [],
+        "--event",
+        help=(
+            "With --demo: plant TICKER,START,DURATION[,TONE[,RATE]], e.g. ACMR,+5m,10m,negative,20 "
+            "(RATE: items/min, default 10)."
+        ),
     ),
     demo_rate: float = typer.Option(20.0, "--demo-rate", min=0.1, help="With --demo: items per minute."),
     seed: int = typer.Option(7, help="With --demo: random seed."),
@@ -257,7 +272,12 @@ def demo_feed(
     rate_per_min: float = typer.Option(20.0, "--rate-per-min", min=0.1, help="Background items per minute."),
     seed: int = typer.Option(7, help="Random seed (same seed, same feed)."),
     event: list[str] = typer.Option(
-        [], "--event", help="Plant TICKER,START,DURATION[,TONE]; START is an offset like +5m or ISO time."
+        [],
+        "--event",
+        help=(
+            "Plant TICKER,START,DURATION[,TONE[,RATE]]; START is an offset like +5m or ISO time, "
+            "RATE items/min (default 10)."
+        ),
     ),
     start: str | None = typer.Option(None, help="Start time, ISO 8601 (default: now minus --minutes)."),
     out: Path | None = typer.Option(None, "--out", help="Write JSONL here (input for `finsent replay`)."),

@@ -41,9 +41,14 @@ def run(
         None, "--sources", help="Crawl this sources YAML instead of the synthetic demo feed."
     ),
     event: list[str] = typer.Option(
-        ["ACMR,+1m,8m,negative"],
+        # From the start, 20 items/min for 8 min: the alert opens within about two minutes of
+        # `finsent run`, so someone trying the demo sees one without waiting.
+        ["ACMR,+0s,8m,negative,20"],
         "--event",
-        help="Demo feed: plant TICKER,START,DURATION[,TONE] (repeatable) so alerts have something to find.",
+        help=(
+            "Demo feed: plant TICKER,START,DURATION[,TONE[,RATE]] (repeatable) so alerts have "
+            "something to find."
+        ),
     ),
     demo_rate: float = typer.Option(30.0, "--demo-rate", min=0.1, help="Demo feed: items per minute."),
     workers: int = typer.Option(1, min=1, max=8, help="Scoring worker processes (one consumer group)."),

@@ -228,7 +228,7 @@ def assert_axes_inside_range(page: Any) -> None:
 # --- from a fresh `finsent run` -----------------------------------------------------------------
 
 RUN_DEADLINE_S = 360.0  # acceptance: the planted burst's alert is on the page within 6 minutes
-BURST_TICKER = "ACMR"  # `finsent run`'s default planted event: ACMR,+1m,8m,negative
+BURST_TICKER = "ACMR"  # `finsent run`'s default planted event: ACMR,+0s,8m,negative,20
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,7 +26,7 @@ async def _consume(bootstrap: str, topic: str, want: int, timeout_s: float, sett
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
-        group_id=f"g-{uuid.uuid4().hex}",
+        group_id=None,  # every partition from its start; a group would only add a join wait
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         request_timeout_ms=10_000,

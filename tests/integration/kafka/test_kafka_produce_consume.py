@@ -30,6 +30,10 @@ async def _consume(bootstrap: str, topic: str, group: str, want: int, timeout_s:
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         request_timeout_ms=10_000,
+        # The broker holds a join for half the session timeout (Tansu: 5 s at aiokafka's 10 s
+        # default) waiting for other members; a 2 s session keeps each join to about 1 s.
+        session_timeout_ms=2_000,
+        heartbeat_interval_ms=500,
     )
     await consumer.start()
     got: list[bytes] = []

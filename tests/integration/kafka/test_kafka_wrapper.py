@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -22,9 +21,7 @@ from finsent.stream.kafka import (
 
 
 async def _read(bootstrap: str, topic: str, want: int, timeout_s: float = 30.0) -> list[tuple[bytes, bytes]]:
-    consumer = make_consumer(
-        topic, bootstrap=bootstrap, group_id=f"g-{uuid.uuid4().hex}", auto_offset_reset="earliest"
-    )
+    consumer = make_consumer(topic, bootstrap=bootstrap, group_id=None, auto_offset_reset="earliest")
     await consumer.start()
     got: list[tuple[bytes, bytes]] = []
     try:

@@ -106,6 +106,36 @@ def test_event_durations_use_the_rule_window_syntax() -> None:
     assert "*" in result.output  # planted items are starred
 
 
+def _planted(spec: str) -> int:
+    argv = ["demo-feed", "--minutes", "5", "--start", "2026-01-05T10:00:00+00:00", "--event", spec]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    return sum(line.lstrip().startswith("*") for line in result.output.splitlines())
+
+
+def test_an_events_fifth_field_is_its_rate_per_minute() -> None:
+    default, slow, fast = (
+        _planted("ACMR,+0s,5m,negative"),
+        _planted("ACMR,+0s,5m,negative,2"),
+        _planted("ACMR,+0s,5m,negative,60"),
+    )
+    # Poisson counts over 5 minutes: about 50 at the default 10/min, 10 at 2/min, 300 at 60/min.
+    assert slow < default < fast
+    assert 150 < fast < 450 and slow < 30
+
+
+@pytest.mark.parametrize(
+    ("rate", "expected"),
+    [("x", "not a number of items per minute"), ("0", "greater than 0"), ("inf", "finite number")],
+)
+def test_a_bad_event_rate_is_refused_naming_it(rate: str, expected: str) -> None:
+    result = CliRunner().invoke(
+        app, ["demo-feed", "--minutes", "1", "--event", f"ACMR,+0s,1m,negative,{rate}"]
+    )
+    assert result.exit_code != 0
+    assert expected in " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())
+
+
 def test_an_unwritable_data_dir_stops_up_with_one_line(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

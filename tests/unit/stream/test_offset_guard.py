@@ -97,3 +97,35 @@ def test_a_log_that_ends_before_the_position_is_reset_after_asking_it() -> None:
     assert _checks(consumer, [(500, 20), (500, 20)], log_end=20, probes=probes) == [0, 1]
     assert consumer.seeks == [0]
     assert probes == [499]
+
+
+@dataclass
+class FourStuck(Reported):
+    """Four partitions, each stuck past the end (a recreated topic)."""
+
+    def assignment(self) -> set[TP]:
+        return {TP("raw", p) for p in range(4)}
+
+
+def test_the_log_is_asked_about_every_stuck_partition_at_once() -> None:
+    # An empty probe takes its whole timeout (2 s against the real broker). Asked one after the
+    # other, four would outlast the guard's 3 s interval; asked together, one check takes one timeout.
+    consumer = FourStuck(pos=500, end=20)
+    in_flight, most = 0, 0
+
+    async def holds(tp: TP, offset: int) -> bool:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        return False
+
+    guard = OffsetGuard("raw", holds=holds)
+
+    async def two_checks() -> list[int]:
+        return [len(await guard.check(consumer)) for _ in range(2)]
+
+    assert asyncio.run(two_checks()) == [0, 4]
+    assert most == 4
+    assert consumer.seeks == [0, 0, 0, 0]

@@ -9,46 +9,19 @@ splitter, rolled up with the stream's formula (:mod:`finsent.stream.rollup`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request
 
 from finsent.dashboards.api.deps import Conn, ReadAuth
-from finsent.models.explain import Unit, explain
+from finsent.models.explain import explain
 from finsent.storage import article_queries, model_versions, sentence_scores_repo
+from finsent.stream.units import article_units
 
-__all__ = ["ExplainerCache", "article_units", "router", "text_units"]
+__all__ = ["ExplainerCache", "router"]
 
 router = APIRouter(prefix="/api", tags=["articles"], dependencies=[ReadAuth])
-
-
-def text_units(text: str, field: str = "text", *, max_sentences: int = 32) -> list[Unit]:
-    """A free text as units: one (headline-like) unit, or its sentences when it has several."""
-    from finsent.stream.article import split_sentences
-
-    spans = split_sentences(text)[:max_sentences]
-    if len(spans) <= 1:
-        start = len(text) - len(text.lstrip())
-        return [Unit(text.strip(), field, start, start + len(text.strip()))]
-    return [Unit(text[a:b], field, a, b, k) for k, (a, b) in enumerate(spans)]
-
-
-def article_units(
-    title: str, body: str, stored: Sequence[Mapping[str, Any]] = (), *, max_sentences: int = 32
-) -> list[Unit]:
-    """The headline and the body's sentences (stored ``sentence_scores`` rows win over splitting)."""
-    from finsent.stream.article import split_sentences
-
-    units = [Unit(title, "title", 0, len(title))] if title.strip() else []
-    if stored:
-        spans = [(int(r["char_start"]), int(r["char_end"])) for r in sorted(stored, key=lambda r: r["idx"])]
-    else:
-        spans = [(a, b) for a, b in split_sentences(body) if any(c.isalnum() for c in body[a:b])]
-    spans = [(a, b) for a, b in spans if 0 <= a < b <= len(body) and body[a:b].strip() != title.strip()]
-    units += [Unit(body[a:b], "body", a, b, k) for k, (a, b) in enumerate(spans[:max_sentences])]
-    return units
 
 
 class ExplainerCache:

@@ -54,12 +54,12 @@ def explain_cmd(
 ) -> None:
     """Explain a text's sentiment: its sentences' effect and the words that moved it most."""
     from finsent.cli.context import current
-    from finsent.dashboards.api.routes_explain import text_units
     from finsent.models.exceptions import EmptyTextError
     from finsent.models.explain import explain
     from finsent.models.inference import Classifier
     from finsent.models.quiet import quiet_third_party
     from finsent.stream.rollup import rollup
+    from finsent.stream.units import text_units
 
     if not text.strip():
         raise EmptyTextError("TEXT is empty")

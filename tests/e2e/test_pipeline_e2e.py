@@ -40,6 +40,7 @@ from tests.support.stream_harness import (
     make_articles,
     promote_version,
     read_topic,
+    stop_workers,
     wait_for_scores,
 )
 
@@ -91,8 +92,7 @@ def spawn(stack_settings: Settings, tmp_path: Path) -> Iterator[Callable[..., Wo
         return worker
 
     yield make
-    for worker in workers:
-        worker.stop(timeout_s=20)
+    stop_workers(workers)
 
 
 def publish(settings: Settings, records: list[Any], *, rate: float | None = None) -> None:

@@ -7,6 +7,7 @@ ingest's replay code (spans from its tagger) and published to the raw topic.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Callable, Iterator
@@ -23,7 +24,13 @@ from finsent.core.settings import Settings
 from finsent.ingest.demo import DemoFeed, DemoItem, write_corpus
 from finsent.ingest.replay import load_records, publish_records
 from finsent.stream.topics import Topics
-from tests.support.stream_harness import WorkerProcess, build_model_version, promote_version, wait_for_scores
+from tests.support.stream_harness import (
+    WorkerProcess,
+    build_model_version,
+    promote_version,
+    stop_workers,
+    wait_for_scores,
+)
 
 pytestmark = [pytest.mark.slow]
 
@@ -40,16 +47,35 @@ def shipped_model() -> Path:
     return build_model_version(cache / key / "wa-v1", "wa-v1", source=SHIPPED)
 
 
+@dataclasses.dataclass
+class Job:
+    """A worker started for one corpus; :meth:`finish` publishes the corpus and waits for its scores."""
+
+    worker: WorkerProcess
+    records: list[ArticleRecord]
+    bootstrap: str
+    topic: str
+    engine: Engine
+
+    def finish(self) -> list[ArticleRecord]:
+        publish_records(self.records, bootstrap=self.bootstrap, topic=self.topic)
+        ids = [r.id for r in self.records]
+        got = wait_for_scores(self.engine, ids, len(ids), timeout_s=WAIT_S, alive=lambda: self.worker.alive)
+        assert got == len(ids), self.worker.log_tail()
+        return self.records
+
+
 @pytest.fixture
-def run_worker(
+def start_worker(
     settings_factory: Callable[..., Settings], db_engine: Engine, shipped_model: Path, tmp_path: Path
-) -> Iterator[Callable[..., list[ArticleRecord]]]:
-    """``run(items, whole_article=True, salt="") -> records``: replay ``items`` to a fresh topic
-    prefix, score them with a worker in that mode, return the records once all are stored."""
+) -> Iterator[Callable[..., Job]]:
+    """``start(items, whole_article=True, salt="") -> Job``: a worker in that mode on a fresh topic
+    prefix, with ``items`` normalised and tagged as replay does. Start several, then finish them:
+    the workers load their models at the same time."""
     workers: list[WorkerProcess] = []
     store = tmp_path / "models"
 
-    def run(items: list[DemoItem], *, whole_article: bool = True, salt: str = "") -> list[ArticleRecord]:
+    def start(items: list[DemoItem], *, whole_article: bool = True, salt: str = "") -> Job:
         settings = settings_factory(create_topics=True)
         if not workers:  # the registry is the database's: one promotion serves every worker of the test
             promote_version(db_engine, shipped_model, store)
@@ -64,26 +90,19 @@ def run_worker(
             settings.kafka.topic_prefix,
             data_dir=tmp_path / f"w{len(workers)}",
             log_path=tmp_path / f"w{len(workers)}.log",
-            options=["--batch-size", "16", "--batch-window", "200ms"],
+            # a 6 s session: the broker holds a group join for half of it (5 s at the 10 s default)
+            options=["--batch-size", "16", "--batch-window", "200ms", "--session-timeout", "6s"],
             env={
                 "FINSENT_MODEL_STORE": str(store),
                 "FINSENT_STREAM__WHOLE_ARTICLE": str(whole_article).lower(),
             },
         ).start()
         workers.append(worker)
-        publish_records(
-            records,
-            bootstrap=settings.kafka_bootstrap,
-            topic=Topics(settings.kafka.topic_prefix).raw_articles,
-        )
-        ids = [r.id for r in records]
-        got = wait_for_scores(db_engine, ids, len(ids), timeout_s=WAIT_S, alive=lambda: worker.alive)
-        assert got == len(ids), worker.log_tail()
-        return records
+        topic = Topics(settings.kafka.topic_prefix).raw_articles
+        return Job(worker, records, settings.kafka_bootstrap, topic, db_engine)
 
-    yield run
-    for worker in workers:
-        worker.stop(timeout_s=20)
+    yield start
+    stop_workers(workers)
 
 
 def _score(engine: Engine, article_id: str) -> Any:
@@ -94,12 +113,14 @@ def _score(engine: Engine, article_id: str) -> Any:
 
 
 def test_neutral_headline_with_negative_body_is_negative_whole_and_neutral_headline_only(
-    run_worker: Callable[..., list[ArticleRecord]], db_engine: Engine
+    start_worker: Callable[..., Job], db_engine: Engine
 ) -> None:
     feed = DemoFeed(seed=4)
     mixed = feed.mixed_item("ACMR", NOW - timedelta(minutes=2), headline_tone="neutral", body_tone="negative")
     background = feed.generate(6, NOW - timedelta(minutes=10))
-    records = run_worker([mixed, *background])
+    whole = start_worker([mixed, *background])
+    headline = start_worker([mixed], whole_article=False, salt="headline")
+    records = whole.finish()
     target = next(r for r in records if r.title == mixed.title)
     sentiment, score = _score(db_engine, target.id)
     assert (sentiment, score < -0.2) == ("negative", True), score
@@ -114,7 +135,7 @@ def test_neutral_headline_with_negative_body_is_negative_whole_and_neutral_headl
     assert all(target.body[a:b] == t for _, a, b, t, _ in rows)
     assert sum(1 for *_, s in rows if s == "negative") >= 3
 
-    headline_only = run_worker([mixed], whole_article=False, salt="headline")
+    headline_only = headline.finish()
     sentiment, score = _score(db_engine, headline_only[0].id)
     assert sentiment == "neutral", score
     with db_engine.connect() as conn:
@@ -154,10 +175,10 @@ def _two_company_item(when: datetime) -> DemoItem:
     ),
 )
 def test_one_headline_two_companies_with_opposite_news_get_opposite_entity_scores(
-    run_worker: Callable[..., list[ArticleRecord]], db_engine: Engine
+    start_worker: Callable[..., Job], db_engine: Engine
 ) -> None:
     item = _two_company_item(NOW - timedelta(minutes=1))
-    records = run_worker([item, *DemoFeed(seed=5).generate(5, NOW - timedelta(minutes=10))])
+    records = start_worker([item, *DemoFeed(seed=5).generate(5, NOW - timedelta(minutes=10))]).finish()
     target = next(r for r in records if r.title == item.title)
     assert {"ORCH", "HLXB"} <= {e.ticker for e in target.entities}
     with db_engine.connect() as conn:

@@ -31,6 +31,7 @@ __all__ = [
     "make_articles",
     "promote_version",
     "read_topic",
+    "stop_workers",
     "wait_for_scores",
 ]
 
@@ -172,6 +173,7 @@ class WorkerProcess:
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
+    _terminated: bool = False
 
     def start(self) -> WorkerProcess:
         """Spawn the worker (returns at once; it consumes once it joined the group)."""
@@ -203,12 +205,18 @@ class WorkerProcess:
             self.proc.wait(timeout=30)
         self._close_log()
 
+    def terminate(self) -> None:
+        """SIGTERM without waiting (once: a second SIGTERM is not a clean stop); :meth:`stop` waits."""
+        if self.proc is not None and self.alive and not self._terminated:
+            self.proc.send_signal(signal.SIGTERM)
+            self._terminated = True
+
     def stop(self, timeout_s: float = 30.0) -> int | None:
         """SIGTERM and wait (SIGKILL after ``timeout_s``); returns the exit status."""
         if self.proc is None:
             return None
         if self.alive:
-            self.proc.send_signal(signal.SIGTERM)
+            self.terminate()
             try:
                 self.proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
@@ -358,3 +366,11 @@ def _train_tiny(out: Path, version: str) -> None:
     examples = [Example(t, topic=i % 20, sentiment=i % 3) for i, t in enumerate(titles)]
     config = TrainConfig(epochs=1, max_steps=1, batch_size=16, threads=1, dev_fraction=0.25, max_length=32)
     train(examples, out, config, version=version, progress=False)
+
+
+def stop_workers(workers: Sequence[WorkerProcess], timeout_s: float = 20.0) -> None:
+    """Stop every worker: all get SIGTERM first, so their shutdowns overlap."""
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.stop(timeout_s=timeout_s)

@@ -18,17 +18,33 @@ NOISE = ("LOAD REPORT", "UNEXPECTED", "Loading weights", "it/s]", "Warning", "wa
 
 
 def _finsent(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return _finsent_together(tmp_path, list(args))[0]
+
+
+def _finsent_together(tmp_path: Path, *argvs: list[str]) -> list[subprocess.CompletedProcess[str]]:
+    """Run ``finsent ARGS`` once per argv, at the same time (each is mostly its imports)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FINSENT_")}
     env.update(FINSENT_DATA_DIR=str(tmp_path / "data"), FINSENT_ONNX_CACHE=str(tmp_path / "onnx"))
-    return subprocess.run(
-        [sys.executable, "-m", "finsent", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=600,
-        check=False,
-    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "finsent", *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        for argv in argvs
+    ]
+    done = []
+    for argv, proc in zip(argvs, procs, strict=True):
+        try:
+            out, err = proc.communicate(timeout=600)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        done.append(subprocess.CompletedProcess(argv, proc.returncode, out, err))
+    return done
 
 
 def _assert_quiet(output: str) -> None:
@@ -40,12 +56,15 @@ def _assert_quiet(output: str) -> None:
 
 @pytest.mark.slow
 def test_explain_without_a_registry_uses_the_shipped_model_quietly(tmp_path: Path) -> None:
-    run = _finsent(tmp_path, "explain", NEGATIVE[0], "--cpu-backend", "fp32", "--json")
+    run, text = _finsent_together(
+        tmp_path,
+        ["explain", NEGATIVE[0], "--cpu-backend", "fp32", "--json"],
+        ["explain", POSITIVE[0], "--cpu-backend", "fp32"],
+    )
     assert run.returncode == 0, run.stderr
     _assert_quiet(run.stdout + run.stderr)
     data = json.loads(run.stdout)
     assert data["sentiment"] == "negative" and data["words"] and data["model_version"] == SHIPPED["version"]
-    text = _finsent(tmp_path, "explain", POSITIVE[0], "--cpu-backend", "fp32")
     assert text.returncode == 0 and "positive" in text.stdout, text.stderr
     _assert_quiet(text.stdout + text.stderr)
 

@@ -66,8 +66,8 @@ class ScoredWatermark:
 
         No consumer group: the consumer reads every partition of the topic from its end (the
         alerting service needs the live position, not a replay of history; missed windows are
-        the start-up catch-up's job). A group would commit nothing here and only cost a join,
-        which a broker holds for half the session timeout (5 s with aiokafka's default).
+        the start-up catch-up's job). A group would commit nothing here and only cost a join: the
+        embedded broker holds one for half the session timeout (5 s at aiokafka's default).
         """
         consumer = make_consumer(
             topic,

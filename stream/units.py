@@ -1,7 +1,7 @@
 """What an explanation occludes: a text or an article as units (headline, body sentences).
 
 Shared by `finsent explain` and the API's explain route; kept here, below both, so the command
-does not import the web app (FastAPI and every route: seconds of start-up) to split a text.
+does not import the web app (FastAPI and every route) to split a text.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ system-deps: ## Install chromium for the browser test (Debian/apt, needs root)
 		echo "chromium not installed: the browser test will skip (it fails in CI)"
 
 test: install system-deps ## Run the whole test suite against real embedded services
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)  # two processes: see OWN_PROCESS in tests/conftest.py
 
 lint: install ## ruff lint + format check
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ instead. See /work/brief/FIXTURES.md for how to use them.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -35,6 +36,35 @@ class StackHandle:
     database_url: str
     kafka_bootstrap: str
     data_dir: Path
+
+
+# Tests that mostly wait on the wall clock. `make test` runs pytest with two processes (-n 2): these
+# run in the second one, beside the rest, so their waiting costs no suite time; every other test
+# runs in the first process in collection order, exactly as without xdist (module fixtures and
+# the session's embedded stack are shared as before). A fresh `finsent run` waits about a minute
+# and a half for its demo burst's minutes to close, using little CPU meanwhile.
+OWN_PROCESS = frozenset(
+    {"tests/e2e/test_browser_live_page.py::test_fresh_finsent_run_shows_the_burst_alert_and_its_articles"}
+)
+
+# A pytest-xdist worker starts with COLUMNS/LINES set to the controlling terminal's size (80x24 with
+# none), and rich fixes a Console's width from COLUMNS when the console is made, at import: the CLI's
+# tables came out 80 wide whatever a test passed. Workers format output as a plain `pytest` run does.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
+if importlib.util.find_spec("xdist") is not None:  # the hook is xdist's: unknown to pytest without it
+
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+        """Two work units: each OWN_PROCESS test, and everything else in collection order."""
+        from xdist.scheduler import LoadScopeScheduling
+
+        class OwnProcessScheduling(LoadScopeScheduling):  # type: ignore[misc]
+            def _split_scope(self, nodeid: str) -> str:
+                return nodeid if nodeid in OWN_PROCESS else "main"
+
+        return OwnProcessScheduling(config, log)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

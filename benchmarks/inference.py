@@ -132,8 +132,19 @@ def _result(proc: Any, q: Any, method: str) -> dict[str, Any]:
 
 
 #: Imported once by the fork server, not again by every measuring process (each would spend
-#: seconds on it); none of them starts a thread pool or touches CUDA on import.
-_PRELOAD = ["torch", "transformers", "onnxruntime", "finsent.models.inference"]
+#: seconds on it); none of them starts a thread pool or touches CUDA on import. ``transformers``
+#: itself imports its models lazily, on first use: the model, tokenizer and pipeline modules are
+#: named, or each process would import them again (about 6 s each on a 2-core Zen 3).
+_PRELOAD = [
+    "torch",
+    "transformers",
+    "transformers.models.auto.modeling_auto",
+    "transformers.models.auto.tokenization_auto",
+    "transformers.models.bert.modeling_bert",
+    "transformers.pipelines",
+    "onnxruntime",
+    "finsent.models.inference",
+]
 
 
 def _measuring_context() -> Any:

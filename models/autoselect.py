@@ -30,7 +30,7 @@ from finsent.models.cpu import cpu_info
 
 if TYPE_CHECKING:
     from finsent.models.backends import Backend
-    from finsent.models.network import LoadedModel
+    from finsent.models.network import LoadedModel, VersionFiles
 
 __all__ = [
     "CACHE_FILE",
@@ -129,7 +129,7 @@ def eligibility(manifest: Mapping[str, Any], candidates: Sequence[str]) -> dict[
     return reasons
 
 
-def _cache_key(loaded: LoadedModel, threads: int) -> str:
+def _cache_key(loaded: LoadedModel | VersionFiles, threads: int) -> str:
     weights = sorted(p for p in loaded.path.iterdir() if p.suffix == ".safetensors")
     stamp = ",".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in weights)
     return f"{loaded.version}|{stamp}|{cpu_info().model}|{threads}"
@@ -153,7 +153,7 @@ def _write_cache(path: Path, key: str, entry: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def cached_choice(loaded: LoadedModel, cache_dir: Path, threads: int) -> AutoChoice | None:
+def cached_choice(loaded: LoadedModel | VersionFiles, cache_dir: Path, threads: int) -> AutoChoice | None:
     """The decision cached for this version, CPU and thread count, if any."""
     entry = _read_cache(cache_dir / CACHE_FILE).get(_cache_key(loaded, threads))
     if not isinstance(entry, dict):

@@ -114,9 +114,23 @@ class Classifier:
         Returns:
             The classifier.
         """
-        from finsent.models.backends import make_backend
+        from finsent.models.backends import load_cached_onnx, make_backend
         from finsent.models.network import load_version
 
+        cached = load_cached_onnx(path, device=device, cpu_backend=cpu_backend, cache_dir=cache_dir)
+        if cached is not None:
+            version = str(cached.manifest["version"])
+            log.info(
+                "loaded model %s on %s (cached export; the torch encoder was not built)", version, "onnx-int8"
+            )
+            return cls(
+                cached.backend,
+                cached.tokenizer,
+                version,
+                max_length=max_length,
+                batch_size=batch_size,
+                entity_head=cached.entity_head,
+            )
         loaded = load_version(path)
         backend = make_backend(loaded, device=device, cpu_backend=cpu_backend, cache_dir=cache_dir)
         log.info("loaded model %s on %s", loaded.version, backend.name)

@@ -31,10 +31,13 @@ __all__ = [
     "MANIFEST",
     "DualHeadModel",
     "LoadedModel",
+    "VersionFiles",
     "build_model",
     "load_entity_head",
+    "load_tokenizer_only",
     "load_version",
     "new_entity_head",
+    "read_entity_head",
     "read_manifest",
     "resolve_base_model",
     "update_manifest",
@@ -178,6 +181,19 @@ def _layer_out(out: Any) -> torch.Tensor:
     return tensor
 
 
+@dataclass(frozen=True)
+class VersionFiles:
+    """A version directory and its manifest, nothing loaded: what caches are keyed by."""
+
+    manifest: dict[str, Any]
+    path: Path
+
+    @property
+    def version(self) -> str:
+        """The version id."""
+        return str(self.manifest["version"])
+
+
 @dataclass
 class LoadedModel:
     """A model version loaded for inference (LoRA merged into the base weights)."""
@@ -299,17 +315,48 @@ def load_version(path: str | Path) -> LoadedModel:
     return LoadedModel(model=model, tokenizer=tokenizer, manifest=manifest, path=root)
 
 
+def load_tokenizer_only(root: Path, manifest: dict[str, Any]) -> Any:
+    """The version's tokenizer through the class its ``tokenizer_config.json`` names, or None.
+
+    ``AutoTokenizer`` gives the same object, but importing it imports every model class of
+    transformers (about 7 s of a worker's start on a 2-core Zen 3); this imports the one
+    tokenizer module. None where there is no local ``tokenizer.json`` or no such class: load
+    through :func:`load_version` then.
+    """
+    tok_dir = root / "tokenizer"
+    src = tok_dir if tok_dir.is_dir() else Path(resolve_base_model(manifest.get("base_model")))
+    try:
+        config = json.loads((src / "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    name = config.get("tokenizer_class") if isinstance(config, dict) else None
+    if not isinstance(name, str) or not (src / "tokenizer.json").is_file():
+        return None
+    import transformers
+
+    cls = getattr(transformers, name, None)
+    return None if cls is None else cls.from_pretrained(str(src))
+
+
 def load_entity_head(root: Path, manifest: dict[str, Any], encoder: Any) -> Any:
     """The version's entity head (fp32, eval mode), or None when it has none."""
+    spec = manifest.get("entity_head") or {}
+    top = encoder.encoder.layer[-1] if spec.get("design") == "marker+layer" else None
+    return read_entity_head(root, manifest, int(encoder.config.hidden_size), top)
+
+
+def read_entity_head(root: Path, manifest: dict[str, Any], hidden: int, top_layer: Any = None) -> Any:
+    """The version's entity head for an encoder of width ``hidden`` (``top_layer``: the encoder's
+    top layer, which only the ``marker+layer`` design needs), or None when it has none."""
     from safetensors.torch import load_file
 
-    from finsent.models.entities import ENTITY_HEAD_FILE
+    from finsent.models.entities import ENTITY_HEAD_FILE, EntityHead
 
     path = root / ENTITY_HEAD_FILE
     spec = manifest.get("entity_head")
     if not spec or not path.is_file():
         return None
-    head = new_entity_head(encoder, str(spec["design"]), int(spec["width"]))
+    head = EntityHead(hidden, design=str(spec["design"]), width=int(spec["width"]), top_layer=top_layer)
     stored = {k: v.float() for k, v in load_file(str(path)).items()}
     if set(stored) not in (set(head.export_state()), set(head.export_state(with_base=True))):
         raise ModelLoadError(f"{path} does not match its manifest entry {spec} (tensors differ)")

@@ -121,7 +121,9 @@ class Classifier:
         if cached is not None:
             version = str(cached.manifest["version"])
             log.info(
-                "loaded model %s on %s (cached export; the torch encoder was not built)", version, "onnx-int8"
+                "loaded model %s on %s (cached export; the torch encoder was not built)",
+                version,
+                cached.backend.name,
             )
             return cls(
                 cached.backend,

@@ -334,7 +334,10 @@ def load_tokenizer_only(root: Path, manifest: dict[str, Any]) -> Any:
         return None
     import transformers
 
-    cls = getattr(transformers, name, None)
+    try:
+        cls = getattr(transformers, name, None)
+    except ImportError:  # a class whose optional dependency is not installed here
+        return None
     return None if cls is None else cls.from_pretrained(str(src))
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "CACHE_FILE",
     "MAX_DROP",
     "AutoChoice",
+    "announce_cached",
     "cached_choice",
     "choose_backend",
     "decisions",
@@ -164,6 +165,13 @@ def cached_choice(loaded: LoadedModel | VersionFiles, cache_dir: Path, threads: 
         return None
 
 
+def announce_cached(choice: AutoChoice) -> None:
+    """Log that a cached decision is used (the timed one is logged with its figures)."""
+    log.info(
+        "auto backend for %s: %s (decided %s, cached)", choice.version, choice.backend, choice.decided_at
+    )
+
+
 def decisions(cache_dir: Path, version: str) -> list[dict[str, Any]]:
     """Every cached ``auto`` decision for ``version`` (one per CPU model and thread count), with
     ``this_machine`` marking those for this CPU."""
@@ -232,7 +240,7 @@ def choose_backend(
     eligible = [n for n in candidates if not reasons[n]]
     hit = cached_choice(loaded, cache_dir, threads)
     if hit is not None and hit.backend in eligible:
-        log.info("auto backend for %s: %s (decided %s, cached)", loaded.version, hit.backend, hit.decided_at)
+        announce_cached(hit)
         return hit, build(hit.backend)
     built: dict[str, Backend] = {}
     for name in eligible:

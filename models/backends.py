@@ -6,7 +6,6 @@ import hashlib
 import logging
 import os
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,9 +20,7 @@ __all__ = [
     "AUTO_CPU_BACKEND",
     "CPU_BACKENDS",
     "Backend",
-    "CachedOnnx",
     "auto_cpu_backend",
-    "load_cached_onnx",
     "make_backend",
     "onnx_cache_path",
 ]
@@ -190,88 +187,6 @@ def make_backend(
     raise ValueError(f"cpu_backend must be auto or one of {CPU_BACKENDS}, not {cpu_backend!r}")
 
 
-@dataclass(frozen=True)
-class CachedOnnx:
-    """What :func:`load_cached_onnx` loads: all a ``Classifier`` needs of a version."""
-
-    backend: Backend
-    tokenizer: Any
-    entity_head: Any
-    manifest: dict[str, Any]
-
-
-def load_cached_onnx(
-    path: str | Path, *, device: str = "auto", cpu_backend: str = "auto", cache_dir: str | Path | None = None
-) -> CachedOnnx | None:
-    """The ONNX Runtime path of a version straight from its cached export, or None.
-
-    Once a version has been exported on this machine (and, for ``auto``, once ``auto`` chose
-    onnx-int8 here for this CPU and thread count), the torch encoder is not needed to score: this
-    loads the export, the tokenizer and the small entity head only, so neither the encoder nor
-    transformers' model classes are built or imported (a worker starts in about half the time).
-    Same figures as :func:`make_backend` on the loaded version: the same export is run. None
-    (load the whole version instead) on CUDA, for any other choice, or when anything it needs is
-    not cached or readable: the export, the decision, a local tokenizer, the encoder's width.
-    """
-    import torch
-
-    from finsent.models.autoselect import cached_choice, eligibility
-    from finsent.models.network import VersionFiles, load_tokenizer_only, read_entity_head, read_manifest
-
-    if cpu_backend not in ("auto", "onnx-int8") or device == "cuda":
-        return None
-    if device == "auto" and torch.cuda.is_available():
-        return None
-    root = Path(path)
-    manifest = read_manifest(root)
-    unbuilt = VersionFiles(manifest, root)
-    export = onnx_cache_path(unbuilt, cache_dir)
-    if not export.is_file():
-        return None
-    threads = torch.get_num_threads()
-    choice = None
-    if cpu_backend == "auto":
-        choice = cached_choice(unbuilt, auto_cache_dir(cache_dir), threads)
-        if (
-            choice is None
-            or choice.backend != "onnx-int8"
-            or eligibility(manifest, ["onnx-int8"])["onnx-int8"]
-        ):
-            return None
-    spec = manifest.get("entity_head") or {}
-    hidden = _encoder_width(root, manifest)
-    if spec.get("design") == "marker+layer" or hidden is None:  # that head needs the encoder's layer
-        return None
-    tokenizer = load_tokenizer_only(root, manifest)
-    if tokenizer is None:
-        return None
-    backend = OnnxBackend(export, threads=threads)
-    if choice is not None:
-        log.info(
-            "auto backend for %s: %s (decided %s, cached)", choice.version, choice.backend, choice.decided_at
-        )
-        backend.auto_choice = choice  # type: ignore[attr-defined]  # as _measured_auto sets it
-    return CachedOnnx(backend, tokenizer, read_entity_head(root, manifest, hidden), manifest)
-
-
-def _encoder_width(root: Path, manifest: dict[str, Any]) -> int | None:
-    """``hidden_size`` from the version's (or its base encoder's) ``config.json``; None if unknown."""
-    import json
-
-    from finsent.models.network import resolve_base_model
-
-    src = (
-        root / "encoder"
-        if (root / "encoder").is_dir()
-        else Path(resolve_base_model(manifest.get("base_model")))
-    )
-    try:
-        width = json.loads((src / "config.json").read_text(encoding="utf-8")).get("hidden_size")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return width if isinstance(width, int) else None
-
-
 def _bf16(model: Any) -> Any:
     """A bf16 copy of the model (weights and activations; oneDNN's AVX-512 BF16 / AMX kernels).
 
@@ -348,9 +263,7 @@ def onnx_cache_path(loaded: LoadedModel | VersionFiles, cache_dir: str | Path | 
     digest.update(onnxruntime.__version__.encode())
     digest.update(_EXPORT_RECIPE.encode())
     name = f"{loaded.version}-{digest.hexdigest()[:12]}.int8.onnx"
-    if cache_dir is None:
-        cache_dir = os.environ.get("FINSENT_ONNX_CACHE") or Path.home() / ".cache" / "finsent" / "onnx"
-    return Path(cache_dir) / name
+    return auto_cache_dir(cache_dir) / name
 
 
 def export_onnx_int8(loaded: LoadedModel, target: Path) -> Path:

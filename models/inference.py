@@ -114,35 +114,30 @@ class Classifier:
         Returns:
             The classifier.
         """
-        from finsent.models.backends import load_cached_onnx, make_backend
+        from finsent.models.backends import make_backend
+        from finsent.models.cached_load import load_cached_onnx
         from finsent.models.network import load_version
 
         cached = load_cached_onnx(path, device=device, cpu_backend=cpu_backend, cache_dir=cache_dir)
         if cached is not None:
-            version = str(cached.manifest["version"])
+            backend, tokenizer, version, head = (
+                cached.backend,
+                cached.tokenizer,
+                cached.version,
+                cached.entity_head,
+            )
             log.info(
                 "loaded model %s on %s (cached export; the torch encoder was not built)",
                 version,
-                cached.backend.name,
+                backend.name,
             )
-            return cls(
-                cached.backend,
-                cached.tokenizer,
-                version,
-                max_length=max_length,
-                batch_size=batch_size,
-                entity_head=cached.entity_head,
-            )
-        loaded = load_version(path)
-        backend = make_backend(loaded, device=device, cpu_backend=cpu_backend, cache_dir=cache_dir)
-        log.info("loaded model %s on %s", loaded.version, backend.name)
+        else:
+            loaded = load_version(path)
+            backend = make_backend(loaded, device=device, cpu_backend=cpu_backend, cache_dir=cache_dir)
+            tokenizer, version, head = loaded.tokenizer, loaded.version, loaded.model.entity_head
+            log.info("loaded model %s on %s", version, backend.name)
         return cls(
-            backend,
-            loaded.tokenizer,
-            loaded.version,
-            max_length=max_length,
-            batch_size=batch_size,
-            entity_head=loaded.model.entity_head,
+            backend, tokenizer, version, max_length=max_length, batch_size=batch_size, entity_head=head
         )
 
     def predict(

@@ -40,6 +40,7 @@ __all__ = [
     "read_entity_head",
     "read_manifest",
     "resolve_base_model",
+    "tokenizer_source",
     "update_manifest",
     "write_manifest",
 ]
@@ -300,10 +301,7 @@ def load_version(path: str | Path) -> LoadedModel:
         encoder.load_state_dict({k: v.float() for k, v in extras.items()}, strict=False)
     elif not (root / "encoder").is_dir() and not (root / "adapter").is_dir():
         raise ModelLoadError(f"{root} has no encoder/, adapter/ or encoder_extras.safetensors")
-    tok_dir = root / "tokenizer"
-    tokenizer = AutoTokenizer.from_pretrained(
-        str(tok_dir) if tok_dir.is_dir() else resolve_base_model(manifest.get("base_model"))
-    )
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_source(root, manifest))
     model = DualHeadModel(encoder, pooling=str(manifest.get("pooling", "mean")))
     heads = load_file(str(root / "heads.safetensors"))
     for name in ("topic_head", "sentiment_head"):
@@ -315,6 +313,12 @@ def load_version(path: str | Path) -> LoadedModel:
     return LoadedModel(model=model, tokenizer=tokenizer, manifest=manifest, path=root)
 
 
+def tokenizer_source(root: Path, manifest: dict[str, Any]) -> str:
+    """Where a version's tokenizer is read from: its ``tokenizer/`` folder, else its base encoder."""
+    tok_dir = root / "tokenizer"
+    return str(tok_dir) if tok_dir.is_dir() else resolve_base_model(manifest.get("base_model"))
+
+
 def load_tokenizer_only(root: Path, manifest: dict[str, Any]) -> Any:
     """The version's tokenizer through the class its ``tokenizer_config.json`` names, or None.
 
@@ -323,8 +327,7 @@ def load_tokenizer_only(root: Path, manifest: dict[str, Any]) -> Any:
     tokenizer module. None where there is no local ``tokenizer.json`` or no such class: load
     through :func:`load_version` then.
     """
-    tok_dir = root / "tokenizer"
-    src = tok_dir if tok_dir.is_dir() else Path(resolve_base_model(manifest.get("base_model")))
+    src = Path(tokenizer_source(root, manifest))
     try:
         config = json.loads((src / "tokenizer_config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):

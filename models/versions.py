@@ -152,7 +152,7 @@ def warm_start(path: str | Path, config: Any) -> tuple[Any, Any]:
     from safetensors.torch import load_file
     from transformers import AutoTokenizer
 
-    from finsent.models.network import DualHeadModel, _load_encoder, load_entity_head, resolve_base_model
+    from finsent.models.network import DualHeadModel, _load_encoder, load_entity_head, tokenizer_source
 
     root = Path(path)
     manifest = read_manifest(root)
@@ -190,10 +190,7 @@ def warm_start(path: str | Path, config: Any) -> tuple[Any, Any]:
     if model.entity_head is not None:  # kept by training when its design is the one asked for
         model.entity_head.train()
     model.float()
-    tok_dir = root / "tokenizer"
-    tokenizer = AutoTokenizer.from_pretrained(
-        str(tok_dir) if tok_dir.is_dir() else resolve_base_model(manifest.get("base_model"))
-    )
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_source(root, manifest))
     return model, tokenizer
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from finsent.models import autoselect
-from finsent.models.backends import load_cached_onnx
+from finsent.models.cached_load import load_cached_onnx
 from finsent.models.entities import EntityTarget
 from finsent.models.registry import DEFAULT_MODEL_DIR
 

@@ -73,15 +73,36 @@ def test_a_cached_export_scores_exactly_as_the_whole_version(
     assert [len(e) for _, _, e in whole] == [2, 1, 0]
 
 
-def test_auto_uses_the_export_only_when_it_chose_onnx_here(exported: tuple[Path, list[Any]]) -> None:
+def _gated_copy(tmp_path: Path, onnx_drop: float) -> Path:
+    """The shipped version with the same weight files (same mtimes: the same export and cache key)
+    whose manifest says onnx-int8 scores ``onnx_drop`` macro-F1 below fp32 on every file."""
+    import shutil
+
+    from finsent.models.network import read_manifest
+
+    copy = tmp_path / "v"
+    shutil.copytree(DEFAULT_MODEL_DIR, copy)  # copy2 keeps mtimes
+    manifest = read_manifest(copy)
+    metrics = manifest["metrics"]
+    for key in [k for k in metrics if k.endswith("(onnx-int8)")]:
+        fp32 = metrics[key.replace("(onnx-int8)", "(fp32)")]
+        metrics[key] = {**metrics[key], "macro_f1": fp32["macro_f1"] - onnx_drop}
+    (copy / "finsent_model.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return copy
+
+
+def test_auto_uses_the_export_only_when_it_chose_onnx_here(
+    exported: tuple[Path, list[Any]], tmp_path: Path
+) -> None:
     import torch
 
     from finsent.models.network import VersionFiles, read_manifest
 
     cache, _ = exported
-    assert load_cached_onnx(DEFAULT_MODEL_DIR, device="cpu", cache_dir=cache) is None  # nothing decided yet
-    manifest = read_manifest(DEFAULT_MODEL_DIR)
-    names = VersionFiles(manifest, Path(DEFAULT_MODEL_DIR))
+    version = _gated_copy(tmp_path, onnx_drop=0.001)  # within the gate, whatever the shipped figures
+    assert load_cached_onnx(version, device="cpu", cache_dir=cache) is None  # nothing decided yet
+    manifest = read_manifest(version)
+    names = VersionFiles(manifest, version)
     key = autoselect._cache_key(names, torch.get_num_threads())
     decided = {
         "docs_per_s": {"fp32": 100.0, "onnx-int8": 300.0},
@@ -92,18 +113,18 @@ def test_auto_uses_the_export_only_when_it_chose_onnx_here(exported: tuple[Path,
         "decided_at": "2026-12-03T00:00:00+00:00",
     }
     autoselect._write_cache(cache / autoselect.CACHE_FILE, key, {**decided, "backend": "fp32"})
-    assert (
-        load_cached_onnx(DEFAULT_MODEL_DIR, device="cpu", cache_dir=cache) is None
-    )  # fp32 needs the encoder
+    assert load_cached_onnx(version, device="cpu", cache_dir=cache) is None  # fp32 needs the encoder
     autoselect._write_cache(cache / autoselect.CACHE_FILE, key, {**decided, "backend": "onnx-int8"})
-    got = load_cached_onnx(DEFAULT_MODEL_DIR, device="cpu", cache_dir=cache)
+    got = load_cached_onnx(version, device="cpu", cache_dir=cache)
     assert got is not None and got.backend.name == "onnx-int8"
     assert got.backend.auto_choice.backend == "onnx-int8" and got.backend.auto_choice.cached  # type: ignore[attr-defined]
     for other in ("fp32", "torch-int8", "bf16"):
-        assert load_cached_onnx(DEFAULT_MODEL_DIR, device="cpu", cpu_backend=other, cache_dir=cache) is None
-    assert (
-        load_cached_onnx(DEFAULT_MODEL_DIR, device="cuda", cpu_backend="onnx-int8", cache_dir=cache) is None
-    )
+        assert load_cached_onnx(version, device="cpu", cpu_backend=other, cache_dir=cache) is None
+    assert load_cached_onnx(version, device="cuda", cpu_backend="onnx-int8", cache_dir=cache) is None
+    # a cached onnx choice does not outlive a failed gate (e.g. figures re-measured since)
+    failed = _gated_copy(tmp_path / "failed", onnx_drop=0.01)
+    assert load_cached_onnx(failed, device="cpu", cache_dir=cache) is None
+    assert load_cached_onnx(failed, device="cpu", cpu_backend="onnx-int8", cache_dir=cache) is not None
 
 
 def test_a_version_whose_weights_changed_is_not_served_from_the_old_export(

@@ -38,6 +38,15 @@ def _edit(root: Path, **changes: Any) -> None:
 
 
 def test_a_head_trained_on_the_frozen_encoder_says_so(version: Path) -> None:
+    m = read_manifest(version)
+    run = {
+        "train_config": {"head_lr": 0.002, "batch_size": 16, "entity_max_length": 128},
+        "n_train": 749,
+        "n_dev": 83,
+        "dev_metrics": {"entity_accuracy": 0.8571, "entity_macro_f1": 0.8248, "epoch": 3.0},
+    }
+    dev = {k: v for k, v in m["dev_metrics"].items() if not k.startswith("entity_")}
+    _edit(version, entity_head=m["entity_head"] | {"training": run}, dev_metrics=dev, experiments=None)
     card = write_model_card(version).read_text()
     head_dev = read_manifest(version)["entity_head"]["training"]["dev_metrics"]
     assert "Trained with the encoder and the document heads frozen" in card

@@ -65,9 +65,9 @@ def entity_card_lines(spec: dict[str, Any] | None, manifest: dict[str, Any] | No
         lines += [
             f"Trained jointly with the document heads and the encoder's top {cfg.get('train_layers')} layers "
             f"(one loss: topic + sentiment + entity cross-entropy), entity texts repeated "
-            f"{cfg.get('entity_oversample', 1)}x per epoch, token limit {cfg.get('entity_max_length')}; "
-            f"best epoch {int(dev.get('epoch', 0))}: dev entity accuracy {dev['entity_accuracy']:.4f}, "
-            f"macro-F1 {dev['entity_macro_f1']:.4f}.",
+            f"{cfg.get('entity_oversample', 1)}x per epoch{_pairs(cfg)}, token limit "
+            f"{cfg.get('entity_max_length')}; best epoch {int(dev.get('epoch', 0))}: dev entity accuracy "
+            f"{dev['entity_accuracy']:.4f}, macro-F1 {dev['entity_macro_f1']:.4f}.",
             "",
         ]
     comparison = spec.get("design_comparison")
@@ -82,3 +82,10 @@ def entity_card_lines(spec: dict[str, Any] | None, manifest: dict[str, Any] | No
             )
         lines.append("")
     return lines
+
+
+def _pairs(cfg: dict[str, Any]) -> str:
+    n = int(cfg.get("entity_pairs") or 0)
+    return (
+        f", plus {n:,} synthetic texts each joining two train texts of opposite entity sentiment" if n else ""
+    )

@@ -12,6 +12,7 @@ entity (the first label is kept; a conflicting repeat is reported).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from finsent.models.data import BadRow, EntityLabel, Example, json_lines
 from finsent.models.exceptions import DataFormatError
 from finsent.models.labels import sentiment_index
 
-__all__ = ["EntityData", "disagrees", "read_entity_jsonl", "with_document_labels"]
+__all__ = ["EntityData", "disagrees", "opposite_pairs", "read_entity_jsonl", "with_document_labels"]
 
 
 @dataclass
@@ -111,3 +112,33 @@ def with_document_labels(examples: Sequence[Example]) -> list[Example]:
         Example(e.text, sentiment=e.entities[0].sentiment, entities=e.entities) if len(e.entities) == 1 else e
         for e in examples
     ]
+
+
+def opposite_pairs(examples: Sequence[Example], n: int, seed: int, *, max_chars: int = 400) -> list[Example]:
+    """Up to ``n`` synthetic texts whose entities disagree: two entity-labeled texts whose
+    entities each share one sentiment, the two sentiments different, joined by a space (the
+    second text's spans shifted), at most ``max_chars`` long. Teaches the entity head to read
+    each mention's own context where a text's overall tone would mislead it (FinEntity has few
+    such texts). Each pair is used once; none carries a document label.
+    """
+    by_label: dict[int, list[Example]] = {}
+    for e in examples:
+        labels = {x.sentiment for x in e.entities}
+        if len(labels) == 1 and len(e.text) < max_chars:
+            by_label.setdefault(labels.pop(), []).append(e)
+    rng = random.Random(seed)
+    keys = sorted(by_label)
+    seen: set[tuple[str, str]] = set()
+    out: list[Example] = []
+    for _ in range(20 * n if len(keys) > 1 else 0):
+        if len(out) >= n:
+            break
+        la, lb = rng.sample(keys, 2)
+        a, b = rng.choice(by_label[la]), rng.choice(by_label[lb])
+        if len(a.text) + len(b.text) + 1 > max_chars or (a.text, b.text) in seen:
+            continue
+        seen.add((a.text, b.text))
+        shift = len(a.text) + 1
+        moved = tuple(EntityLabel(x.start + shift, x.end + shift, x.sentiment) for x in b.entities)
+        out.append(Example(f"{a.text} {b.text}", entities=(*a.entities, *moved)))
+    return out

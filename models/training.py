@@ -51,6 +51,9 @@ class TrainConfig:
     #: Entity-labeled training texts are repeated this many times per epoch (FinEntity has
     #: ~750 texts against ~24,000 headlines: without it the entity loss gets ~3% of the steps).
     entity_oversample: int = 1
+    #: Synthetic texts whose entities disagree, each two training texts of opposite entity
+    #: sentiment joined (``entity_data.opposite_pairs``, from the train part only).
+    entity_pairs: int = 0
     #: Entity head (trained when examples carry entity labels): design and MLP width.
     entity_design: str = "mention+text"
     entity_width: int = 128
@@ -142,6 +145,11 @@ def train(
         rng = random.Random(config.seed + 1)
         train_ex = [e for e in train_ex if e.topic is None or rng.random() < config.topic_train_fraction]
     train_ex = oversample_entities(train_ex, config.entity_oversample)
+    if config.entity_pairs:
+        from finsent.models.entity_data import opposite_pairs
+
+        entity_texts = list(dict.fromkeys(e for e in train_ex if e.entities))
+        train_ex += opposite_pairs(entity_texts, config.entity_pairs, config.seed)
     model, tokenizer = _init_model(config)
     _prepare_heads(model, config, train_ex)
     data, dev = _batches(model, tokenizer, train_ex, dev_ex, config, say)

@@ -46,6 +46,11 @@ def train_cmd(
     entity_oversample: int = typer.Option(
         1, min=1, help="Repeat entity-labeled training texts this many times per epoch."
     ),
+    entity_pairs: int = typer.Option(
+        0,
+        min=0,
+        help="Add this many texts joining two training texts of opposite entity sentiment.",
+    ),
     freeze_encoder: bool = typer.Option(
         False,
         help="Train only heads that have labels (e.g. add an entity head to --init-from, doc scores kept).",
@@ -109,6 +114,7 @@ def train_cmd(
         entity_width=entity_width,
         freeze_encoder=freeze_encoder,
         entity_oversample=entity_oversample,
+        entity_pairs=entity_pairs,
     )
     result = train(examples, target, config, version=vid, on_log=console.print)
     console.print(f"[green]wrote[/green] {result.path}: dev {json.dumps(result.dev_metrics)}")

@@ -165,16 +165,6 @@ def _two_company_item(when: datetime) -> DemoItem:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "issue 13 open: finsent-default-4's jointly trained entity head is right on only 0.64 of "
-        "FinEntity's disagreeing entities and here follows the headline's overall tone (both "
-        "companies score alike); the pipeline is "
-        "wired end to end (rows arrive with source='entity'). strict: passing would fail this "
-        "marker, so the test flips to a plain pass when a better head ships."
-    ),
-)
 def test_one_headline_two_companies_with_opposite_news_get_opposite_entity_scores(
     start_worker: Callable[..., Job], db_engine: Engine
 ) -> None:

@@ -59,12 +59,17 @@ def test_a_jointly_trained_head_reports_the_versions_own_run(version: Path) -> N
     m = read_manifest(version)
     head = m["entity_head"] | {"training": {}}
     dev = m["dev_metrics"] | {"entity_accuracy": 0.8701, "entity_macro_f1": 0.8552, "epoch": 2.0}
-    cfg = m["train_config"] | {"train_layers": 4, "entity_oversample": 5, "entity_max_length": 96}
+    cfg = m["train_config"] | {
+        "train_layers": 4,
+        "entity_oversample": 5,
+        "entity_max_length": 96,
+        "entity_pairs": 300,
+    }
     _edit(version, entity_head=head, dev_metrics=dev, train_config=cfg)
     card = write_model_card(version).read_text()
     assert "frozen (document outputs unchanged)" not in card
     joint = card[card.index("Trained jointly") :].split("\n\n")[0]
-    assert "top 4 layers" in joint and "entity texts repeated 5x per epoch" in joint
+    assert "top 4 layers" in joint and "entity texts repeated 5x per epoch, plus 300 synthetic texts" in joint
     assert "token limit 96" in joint and "best epoch 2" in joint
     assert "dev entity accuracy 0.8701, macro-F1 0.8552" in joint
 

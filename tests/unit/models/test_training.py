@@ -118,6 +118,24 @@ def test_entity_oversampling_repeats_only_entity_texts_of_the_train_split() -> N
     assert oversample_entities(train_ex, 1) == train_ex
 
 
+def test_opposite_pairs_join_two_texts_of_different_entity_sentiment_with_their_spans() -> None:
+    from finsent.models.data import EntityLabel, Example
+    from finsent.models.entity_data import disagrees, opposite_pairs
+
+    pos = [Example(f"Acme {i} rises.", entities=(EntityLabel(0, 4, 2),)) for i in range(4)]
+    neg = [Example(f"Then Bolt {i} falls.", entities=(EntityLabel(5, 9, 0),)) for i in range(4)]
+    mixed = Example("Acme up, Bolt down.", entities=(EntityLabel(0, 4, 2), EntityLabel(9, 13, 0)))
+    long = Example("Bolt " + "x" * 500, entities=(EntityLabel(0, 4, 0),))
+    out = opposite_pairs([*pos, *neg, mixed, long], 20, seed=3)
+    assert len(out) == 20 and len({e.text for e in out}) == 20  # 4 x 4 pairs, both orders: 32
+    for e in out:
+        assert disagrees(e) and e.sentiment is None and e.topic is None and len(e.text) <= 400
+        assert {e.text[x.start : x.end] for x in e.entities} == {"Acme", "Bolt"}
+        assert "Acme up" not in e.text and "xxx" not in e.text
+    assert opposite_pairs(pos, 5, seed=3) == []  # one sentiment only: nothing to pair
+    assert opposite_pairs([*pos, *neg], 5, seed=3) == opposite_pairs([*pos, *neg], 5, seed=3)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["lora", "full"])
 def test_other_modes_save_and_reload(tmp_path: Path, mode: str) -> None:

@@ -14,7 +14,15 @@ from finsent.models.batching import CachedBatches, TokenBatches
 from finsent.models.data import Example, data_fingerprint
 from finsent.models.trainer import Batches, Trainer, TrainerArgs, seed_all
 
-__all__ = ["TrainConfig", "TrainResult", "oversample_entities", "split_dev", "train", "trainer_args"]
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "carve_dev",
+    "oversample_entities",
+    "split_dev",
+    "train",
+    "trainer_args",
+]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +51,9 @@ class TrainConfig:
     dev_fraction: float = 0.1
     patience: int = 2
     seed: int = 13
+    #: Seed of the dev split (None: ``seed``); runs that differ only in ``seed`` then share one dev
+    #: split, so they can be compared (or averaged) on it.
+    dev_seed: int | None = None
     max_steps: int | None = None
     threads: int | None = None
     adapter_dtype: str = "float16"
@@ -62,6 +73,10 @@ class TrainConfig:
     #: Train nothing of the encoder (and no head without labels): e.g. add an entity head to a
     #: version while keeping its document scores exactly as they were.
     freeze_encoder: bool = False
+    #: Self-training (``pseudo_labels``): a teacher version (directory) fills the topic or
+    #: sentiment label a train text lacks where its top probability reaches the threshold.
+    pseudo_labels_from: str | None = None
+    pseudo_label_threshold: float = 0.9
 
 
 @dataclass
@@ -99,6 +114,12 @@ def split_dev(examples: Sequence[Example], fraction: float, seed: int) -> tuple[
     return train, dev
 
 
+def carve_dev(examples: Sequence[Example], config: TrainConfig) -> tuple[list[Example], list[Example]]:
+    """:func:`split_dev` with the run's dev fraction and dev seed (``seed`` unless ``dev_seed``)."""
+    seed = config.seed if config.dev_seed is None else config.dev_seed
+    return split_dev(examples, config.dev_fraction, seed)
+
+
 def oversample_entities(train_ex: Sequence[Example], times: int) -> list[Example]:
     """``train_ex`` with each entity-labeled example repeated ``times`` times in all (after the
     dev split, so no dev text is trained on)."""
@@ -116,7 +137,8 @@ def train(
 ) -> TrainResult:
     """Fine-tune on ``examples`` (each carrying a topic or a sentiment label) and save a version.
 
-    Model selection uses a dev split carved from ``examples`` with ``config.seed``; the best
+    Model selection uses a dev split carved from ``examples`` with ``config.dev_seed`` (default
+    ``config.seed``); the best
     epoch by mean dev macro-F1 (topic, sentiment) is saved; training stops after
     ``config.patience`` epochs without improvement.
 
@@ -139,11 +161,13 @@ def train(
     if config.threads:
         torch.set_num_threads(config.threads)
     seed_all(config.seed)
-    train_ex, dev_ex = split_dev(examples, config.dev_fraction, config.seed)
+    train_ex, dev_ex = carve_dev(examples, config)
     if config.topic_train_fraction < 1.0:
         # e.g. a sentiment-focused warm start that still rehearses some topic examples
         rng = random.Random(config.seed + 1)
         train_ex = [e for e in train_ex if e.topic is None or rng.random() < config.topic_train_fraction]
+    if config.pseudo_labels_from:
+        train_ex = _with_pseudo_labels(train_ex, config, say)
     train_ex = oversample_entities(train_ex, config.entity_oversample)
     if config.entity_pairs:
         from finsent.models.entity_data import opposite_pairs
@@ -174,6 +198,22 @@ def train(
     return TrainResult(
         path=path, version=vid, dev_metrics=fit.best_metrics, history=fit.history, losses=fit.losses
     )
+
+
+def _with_pseudo_labels(
+    train_ex: list[Example], config: TrainConfig, say: Callable[[str], None]
+) -> list[Example]:
+    from finsent.models.inference import Classifier
+    from finsent.models.pseudo_labels import add_pseudo_labels
+
+    assert config.pseudo_labels_from is not None
+    teacher = Classifier.load(config.pseudo_labels_from, cpu_backend="fp32", max_length=config.max_length)
+    out, added = add_pseudo_labels(train_ex, teacher.predict, config.pseudo_label_threshold)
+    say(
+        f"pseudo-labels from {teacher.version} (top probability >= {config.pseudo_label_threshold}): "
+        f"{added['sentiment']} sentiment, {added['topic']} topic"
+    )
+    return out
 
 
 def trainer_args(config: TrainConfig) -> TrainerArgs:

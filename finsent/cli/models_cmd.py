@@ -51,6 +51,14 @@ def train_cmd(
         min=0,
         help="Add this many texts joining two training texts of opposite entity sentiment.",
     ),
+    pseudo_labels_from: str | None = typer.Option(
+        None,
+        help="Self-training: this version (directory or id) fills the topic or sentiment label "
+        "a training text lacks, where it is confident.",
+    ),
+    pseudo_threshold: float = typer.Option(
+        0.9, min=0.0, max=1.0, help="Smallest teacher probability kept as a pseudo-label."
+    ),
     freeze_encoder: bool = typer.Option(
         False,
         help="Train only heads that have labels (e.g. add an entity head to --init-from, doc scores kept).",
@@ -71,6 +79,9 @@ def train_cmd(
     batch_size: int = typer.Option(32),
     max_length: int = typer.Option(64, help="Training token limit."),
     seed: int = typer.Option(13),
+    dev_seed: int | None = typer.Option(
+        None, help="Seed of the dev split carved from train (default: --seed)."
+    ),
     max_examples: int | None = typer.Option(None, help="Use a seeded sample of this many examples."),
     register: bool = typer.Option(True, help="Register the new version as a candidate."),
 ) -> None:
@@ -92,6 +103,8 @@ def train_cmd(
         examples = examples[:max_examples]
     if init_from and not Path(init_from).is_dir():
         init_from = resolve_model(init_from)
+    if pseudo_labels_from and not Path(pseudo_labels_from).is_dir():
+        pseudo_labels_from = resolve_model(pseudo_labels_from)
     from finsent.models.versions import new_version_id
 
     vid = version or new_version_id()
@@ -110,11 +123,14 @@ def train_cmd(
         batch_size=batch_size,
         max_length=max_length,
         seed=seed,
+        dev_seed=dev_seed,
         entity_design=entity_design,
         entity_width=entity_width,
         freeze_encoder=freeze_encoder,
         entity_oversample=entity_oversample,
         entity_pairs=entity_pairs,
+        pseudo_labels_from=pseudo_labels_from,
+        pseudo_label_threshold=pseudo_threshold,
     )
     result = train(examples, target, config, version=vid, on_log=console.print)
     console.print(f"[green]wrote[/green] {result.path}: dev {json.dumps(result.dev_metrics)}")

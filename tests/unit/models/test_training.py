@@ -102,6 +102,16 @@ def test_split_dev_is_seeded_and_disjoint() -> None:
     assert len(train1) + len(dev1) == len(examples)
 
 
+def test_dev_seed_keeps_one_dev_split_across_training_seeds() -> None:
+    from finsent.models.training import TrainConfig, carve_dev, split_dev
+
+    examples = tiny_examples()
+    base = split_dev(examples, 0.25, seed=13)
+    assert carve_dev(examples, TrainConfig(dev_fraction=0.25, seed=13)) == base
+    assert carve_dev(examples, TrainConfig(dev_fraction=0.25, seed=14, dev_seed=13)) == base
+    assert carve_dev(examples, TrainConfig(dev_fraction=0.25, seed=14))[1] != base[1]
+
+
 def test_entity_oversampling_repeats_only_entity_texts_of_the_train_split() -> None:
     from finsent.models.data import EntityLabel, Example
     from finsent.models.training import oversample_entities, split_dev

@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from finsent.models.data import Example
+from finsent.models.labels import sentiment_index
 
 __all__ = ["add_pseudo_labels"]
 
@@ -30,8 +31,7 @@ def add_pseudo_labels(
 
     Args:
         train_ex: training examples (the dev split already carved out).
-        predict: the teacher's ``Classifier.predict`` (one ``Score`` per text, probabilities in
-            the label order of :mod:`models.labels`).
+        predict: the teacher's ``Classifier.predict`` (one ``models.Score`` per text).
         threshold: smallest top-class probability kept.
 
     Returns:
@@ -46,14 +46,10 @@ def add_pseudo_labels(
     for i, score in zip(todo, scores, strict=True):
         e = out[i]
         if e.topic is None and max(score.topic_probs) >= threshold:
-            e = replace(e, topic=_argmax(score.topic_probs))
+            e = replace(e, topic=score.topic)
             added["topic"] += 1
         if e.sentiment is None and max(score.sentiment_probs) >= threshold:
-            e = replace(e, sentiment=_argmax(score.sentiment_probs))
+            e = replace(e, sentiment=sentiment_index(score.sentiment))
             added["sentiment"] += 1
         out[i] = e
     return out, added
-
-
-def _argmax(probs: Sequence[float]) -> int:
-    return max(range(len(probs)), key=probs.__getitem__)

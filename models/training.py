@@ -138,9 +138,8 @@ def train(
     """Fine-tune on ``examples`` (each carrying a topic or a sentiment label) and save a version.
 
     Model selection uses a dev split carved from ``examples`` with ``config.dev_seed`` (default
-    ``config.seed``); the best
-    epoch by mean dev macro-F1 (topic, sentiment) is saved; training stops after
-    ``config.patience`` epochs without improvement.
+    ``config.seed``); the best epoch by mean dev macro-F1 (topic, sentiment) is saved; training
+    stops after ``config.patience`` epochs without improvement.
 
     Args:
         examples: Training examples.
@@ -167,7 +166,7 @@ def train(
         rng = random.Random(config.seed + 1)
         train_ex = [e for e in train_ex if e.topic is None or rng.random() < config.topic_train_fraction]
     if config.pseudo_labels_from:
-        train_ex = _with_pseudo_labels(train_ex, config, say)
+        train_ex = _with_pseudo_labels(train_ex, config.pseudo_labels_from, config, say)
     train_ex = oversample_entities(train_ex, config.entity_oversample)
     if config.entity_pairs:
         from finsent.models.entity_data import opposite_pairs
@@ -201,13 +200,12 @@ def train(
 
 
 def _with_pseudo_labels(
-    train_ex: list[Example], config: TrainConfig, say: Callable[[str], None]
+    train_ex: list[Example], teacher_dir: str, config: TrainConfig, say: Callable[[str], None]
 ) -> list[Example]:
     from finsent.models.inference import Classifier
     from finsent.models.pseudo_labels import add_pseudo_labels
 
-    assert config.pseudo_labels_from is not None
-    teacher = Classifier.load(config.pseudo_labels_from, cpu_backend="fp32", max_length=config.max_length)
+    teacher = Classifier.load(teacher_dir, cpu_backend="fp32", max_length=config.max_length)
     out, added = add_pseudo_labels(train_ex, teacher.predict, config.pseudo_label_threshold)
     say(
         f"pseudo-labels from {teacher.version} (top probability >= {config.pseudo_label_threshold}): "

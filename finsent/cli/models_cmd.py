@@ -101,10 +101,8 @@ def train_cmd(
     if max_examples:
         random.Random(seed).shuffle(examples)
         examples = examples[:max_examples]
-    if init_from and not Path(init_from).is_dir():
-        init_from = resolve_model(init_from)
-    if pseudo_labels_from and not Path(pseudo_labels_from).is_dir():
-        pseudo_labels_from = resolve_model(pseudo_labels_from)
+    init_from = resolve_model(init_from) if init_from else None
+    pseudo_labels_from = resolve_model(pseudo_labels_from) if pseudo_labels_from else None
     from finsent.models.versions import new_version_id
 
     vid = version or new_version_id()

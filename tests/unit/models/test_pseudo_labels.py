@@ -28,7 +28,7 @@ def test_teacher_fills_missing_labels_where_confident_and_never_replaces_gold(cl
     assert [e.topic for e in out[: len(topic_only)]] == [3] * len(topic_only)  # gold kept
     assert [e.sentiment for e in out[len(topic_only) : -1]] == [1] * len(sentiment_only)
     assert out[-1] == entity_text  # entity-labeled texts are left alone
-    for example, score in zip(out[: len(topic_only)], teacher, strict=False):
+    for example, score in zip(out[: len(topic_only)], teacher[: len(topic_only)], strict=True):
         confident = max(score.sentiment_probs) >= threshold
         best = score.sentiment_probs.index(max(score.sentiment_probs))
         assert example.sentiment == (best if confident else None)

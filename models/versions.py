@@ -176,7 +176,10 @@ def warm_start(path: str | Path, config: Any) -> tuple[Any, Any]:
         encoder = _load_encoder(str(root / "encoder"))
     else:
         config.mode = "top"
-        config.train_layers = int(manifest.get("train_config", {}).get("train_layers", config.train_layers))
+        # The parent's fine-tuned layers always stay trainable (and saved); asking for more
+        # unfreezes lower layers too, which start from the base encoder.
+        parent_layers = int(manifest.get("train_config", {}).get("train_layers", config.train_layers))
+        config.train_layers = max(parent_layers, int(config.train_layers))
         encoder = _load_encoder(manifest.get("base_model"))
         extras = load_file(str(root / "encoder_extras.safetensors"))
         encoder.load_state_dict({k: v.float() for k, v in extras.items()}, strict=False)

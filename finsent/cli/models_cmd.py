@@ -70,7 +70,9 @@ def train_cmd(
     ),
     init_from: str | None = typer.Option(None, help="Warm start from a version directory or id."),
     mode: str = typer.Option("top", help="top (top layers), lora (peft) or full fine-tuning."),
-    train_layers: int = typer.Option(4, help="Layers trained in --mode top."),
+    train_layers: int = typer.Option(
+        4, help="Layers trained in --mode top (a warm start trains at least its parent's)."
+    ),
     lora_rank: int = typer.Option(64, help="LoRA rank in --mode lora."),
     epochs: int = typer.Option(3),
     lr: float = typer.Option(1.5e-4, help="Encoder learning rate."),

@@ -212,3 +212,43 @@ def test_finsent_train_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert result.exit_code == 0, result.output
     assert "skipped 1 bad rows" in result.output
     assert json.loads((out / "finsent_model.json").read_text())["version"] == "v-cli"
+
+
+def test_warm_start_can_unfreeze_more_layers_than_its_parent(tiny_version: Path, tmp_path: Path) -> None:
+    """A warm start asking for more top layers than its parent trains (and saves) the lower ones too.
+
+    The tiny parent fine-tuned only the top layer; asking for 2 trains layers 4 and 5, with
+    layer 5 starting from the parent's weights and layer 4 from the base encoder. Asking for
+    fewer layers than the parent keeps the parent's (its layers differ from the base).
+    """
+    from safetensors.torch import load_file
+
+    from finsent.models.network import _load_encoder
+    from finsent.models.training import TrainConfig, train
+
+    parent = load_file(str(tiny_version / "encoder_extras.safetensors"))
+    assert {k.split(".")[2] for k in parent} == {"5"}
+    base = dict(_load_encoder(None).named_parameters())
+    for layers, want in ((2, {"4", "5"}), (0, {"5"})):
+        config = TrainConfig(
+            init_from=str(tiny_version),
+            train_layers=layers,
+            epochs=1,
+            batch_size=8,
+            lr=1e-3,
+            max_length=32,
+            dev_fraction=0.0,
+            adapter_dtype="float32",
+            seed=2,
+            max_steps=2,
+        )
+        out = train(tiny_examples(), tmp_path / f"v{layers}", config, version=f"v{layers}", progress=False)
+        saved = load_file(str(out.path / "encoder_extras.safetensors"))
+        assert {k.split(".")[2] for k in saved} == want
+        manifest = json.loads((out.path / "finsent_model.json").read_text())
+        assert manifest["train_config"]["train_layers"] == len(want)
+        key = "encoder.layer.5.attention.self.query.weight"
+        assert not saved[key].equal(parent[key])  # trained on from the parent's weights
+    key4 = "encoder.layer.4.attention.self.query.weight"
+    grown = load_file(str(tmp_path / "v2" / "encoder_extras.safetensors"))[key4]
+    assert not grown.equal(base[key4].detach())  # layer 4 moved off the base encoder

@@ -1,5 +1,6 @@
-"""Keep third-party chatter (transformers' loader reports, progress bars, warnings) out of the
-user's terminal: it goes to the log at debug level instead.
+"""Keep third-party chatter (transformers' loader reports, progress bars, warnings, the torch
+profiler's start/stop lines) out of the user's terminal: it goes to the log at debug level
+instead, or is switched off.
 
 ``finsent bench inference``, ``train``, ``eval``, ``explain`` call :func:`quiet_third_party`
 before loading a model; so do the benchmark's measuring subprocesses.
@@ -45,6 +46,10 @@ def quiet_third_party() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Kineto (torch.profiler) prints "USDT: ... profiler_start / profiler_stop" to stderr at
+    # its highest level (5); 6 silences it. Read when the profiler first starts, so it holds
+    # even after torch is imported.
+    os.environ.setdefault("KINETO_LOG_LEVEL", "6")
     logging.captureWarnings(True)
     root = logging.getLogger()
     if not root.handlers:

@@ -81,3 +81,28 @@ def test_eval_without_a_registry_uses_the_shipped_model_quietly(tmp_path: Path) 
     _assert_quiet(run.stdout + run.stderr)
     report = json.loads(run.stdout)
     assert report["n"] == 8 and report["accuracy"] == 1.0 and report["model_version"] == SHIPPED["version"]
+
+
+def test_the_torch_profiler_is_quiet_after_quiet_third_party() -> None:
+    """The inference bench's profile (torch.profiler) adds no kineto lines to stderr."""
+    code = (
+        "import torch\n"
+        "from finsent.models.quiet import quiet_third_party\n"
+        "{quiet}"
+        "from torch.profiler import ProfilerActivity, profile\n"
+        "with profile(activities=[ProfilerActivity.CPU]) as prof:\n"
+        "    torch.mm(torch.ones(8, 8), torch.ones(8, 8))\n"
+        "print(len(prof.key_averages()) > 0)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "KINETO_LOG_LEVEL"}
+    for quiet in (True, False):
+        run = subprocess.run(
+            [sys.executable, "-c", code.format(quiet="quiet_third_party()\n" if quiet else "")],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert run.returncode == 0 and run.stdout.strip() == "True", run.stderr
+        # without it, torch 2.13's kineto prints "USDT: ... profiler_start" (what this guards)
+        assert (run.stderr == "") if quiet else ("profiler_start" in run.stderr), run.stderr

@@ -15,7 +15,7 @@ from typing import Any
 
 from finsent.models.data import Example, Task
 
-__all__ = ["best_offsets", "tune_head_bias"]
+__all__ = ["best_offsets", "tune_head_bias", "tuned_copy", "version_dev_split"]
 
 
 def best_offsets(
@@ -48,6 +48,59 @@ def best_offsets(
         if f1 > best[1] + 1e-9:
             best = (off.tolist(), f1, acc)
     return best
+
+
+def version_dev_split(version_dir: str | Path, examples: Sequence[Example]) -> list[Example]:
+    """The dev split a version was selected on, carved again from its training ``examples``.
+
+    ``examples`` must be the version's training data, in the order ``finsent train`` read them
+    (its manifest's data fingerprint is checked): any other data would put texts the version
+    was trained on into the "dev" split.
+
+    Raises:
+        DataFormatError: the data's fingerprint is not the version's.
+    """
+    from finsent.models.data import data_fingerprint
+    from finsent.models.exceptions import DataFormatError
+    from finsent.models.network import read_manifest
+    from finsent.models.training import TrainConfig, carve_dev
+
+    manifest = read_manifest(version_dir)
+    got, want = data_fingerprint(examples), manifest.get("data_fingerprint")
+    if got != want:
+        raise DataFormatError(
+            f"these are not the training data of {manifest.get('version')} (fingerprint {got}, "
+            f"the version's {want}): give the files `finsent train` was given, in the same order"
+        )
+    cfg = manifest.get("train_config", {})
+    config = TrainConfig(
+        seed=int(cfg.get("seed", 13)),
+        dev_seed=cfg.get("dev_seed"),
+        dev_fraction=float(cfg.get("dev_fraction", 0.1)),
+    )
+    return carve_dev(examples, config)[1]
+
+
+def tuned_copy(
+    version_dir: str | Path, out_dir: str | Path, version: str, examples: Sequence[Example], task: Task
+) -> dict[str, Any]:
+    """Copy a version to ``out_dir`` as ``version`` (its parent: the source) and fold offsets
+    tuned on the source's own dev split (:func:`version_dev_split`) into ``task``'s head bias.
+
+    Entity-labeled dev texts are left out (they tune no document head). The copy's ``dev_metrics``
+    are the source's (selection happened there); the offsets' dev figures go to ``bias_tuning``.
+    """
+    import shutil
+
+    from finsent.models.network import read_manifest, update_manifest
+
+    src, out = Path(version_dir), Path(out_dir)
+    dev = [e for e in version_dev_split(src, examples) if not e.entities]
+    if out.exists():
+        raise FileExistsError(f"{out} exists: choose a new directory for the tuned version")
+    shutil.copytree(src, out)
+    update_manifest(out, version=version, parent_version=read_manifest(src).get("version"))
+    return tune_head_bias(out, dev, task)
 
 
 def tune_head_bias(

@@ -344,9 +344,11 @@ def register(app: typer.Typer) -> None:
     from finsent.cli.distill_cmd import models_distill
     from finsent.cli.explain_cmd import explain_cmd
     from finsent.cli.gate_cmd import models_gate
+    from finsent.cli.tune_cmd import models_tune_bias
 
     models_app.command("distill")(models_distill)
     models_app.command("gate")(models_gate)
+    models_app.command("tune-bias")(models_tune_bias)
     app.command("explain")(explain_cmd)
     app.command("train")(train_cmd)
     app.command("eval")(eval_cmd)

@@ -34,7 +34,9 @@ def _remove(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 def test_removing_the_top_words_moves_the_score_more_than_random_words(clf: Any) -> None:
-    k, draws, rng = 2, 5, random.Random(13)
+    # 50 random draws per text: with 5, the random baseline alone moved the ratio between 1.8x
+    # and 5.6x for one model (most texts are saturated, so two texts carry the mean)
+    k, draws, rng = 2, 50, random.Random(13)
     variants: list[str] = []
     for text in TEXTS:
         top = [(w.start, w.end) for w in explain(clf, text, top_words=k).words]

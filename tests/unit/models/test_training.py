@@ -10,6 +10,18 @@ import pytest
 
 from tests.unit.models.conftest import NEGATIVE, POSITIVE, tiny_examples
 
+#: Two optimiser steps on the tiny examples: enough to check what a run saves, not its quality.
+TWO_STEPS: dict[str, Any] = {
+    "epochs": 1,
+    "batch_size": 8,
+    "lr": 1e-3,
+    "max_length": 32,
+    "dev_fraction": 0.0,
+    "adapter_dtype": "float32",
+    "seed": 2,
+    "max_steps": 2,
+}
+
 
 def test_loss_falls(tiny_run: Any) -> None:
     losses = tiny_run.losses
@@ -154,19 +166,7 @@ def test_other_modes_save_and_reload(tmp_path: Path, mode: str) -> None:
     from finsent.models.network import load_version
     from finsent.models.training import TrainConfig, train
 
-    config = TrainConfig(
-        mode=mode,
-        lora_rank=4,
-        lora_alpha=8,
-        epochs=1,
-        batch_size=8,
-        lr=1e-3,
-        max_length=32,
-        dev_fraction=0.0,
-        adapter_dtype="float32",
-        seed=2,
-        max_steps=2,
-    )
+    config = TrainConfig(mode=mode, lora_rank=4, lora_alpha=8, **TWO_STEPS)
     result = train(tiny_examples(), tmp_path / mode, config, version=f"v-{mode}", progress=False)
     assert (result.path / ("adapter" if mode == "lora" else "encoder")).is_dir()
     loaded = load_version(result.path)
@@ -230,18 +230,7 @@ def test_warm_start_can_unfreeze_more_layers_than_its_parent(tiny_version: Path,
     assert {k.split(".")[2] for k in parent} == {"5"}
     base = dict(_load_encoder(None).named_parameters())
     for layers, want in ((2, {"4", "5"}), (0, {"5"})):
-        config = TrainConfig(
-            init_from=str(tiny_version),
-            train_layers=layers,
-            epochs=1,
-            batch_size=8,
-            lr=1e-3,
-            max_length=32,
-            dev_fraction=0.0,
-            adapter_dtype="float32",
-            seed=2,
-            max_steps=2,
-        )
+        config = TrainConfig(init_from=str(tiny_version), train_layers=layers, **TWO_STEPS)
         out = train(tiny_examples(), tmp_path / f"v{layers}", config, version=f"v{layers}", progress=False)
         saved = load_file(str(out.path / "encoder_extras.safetensors"))
         assert {k.split(".")[2] for k in saved} == want

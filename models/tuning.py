@@ -73,12 +73,8 @@ def version_dev_split(version_dir: str | Path, examples: Sequence[Example]) -> l
             f"the version's {want}): give the files `finsent train` was given, in the same order"
         )
     cfg = manifest.get("train_config", {})
-    config = TrainConfig(
-        seed=int(cfg.get("seed", 13)),
-        dev_seed=cfg.get("dev_seed"),
-        dev_fraction=float(cfg.get("dev_fraction", 0.1)),
-    )
-    return carve_dev(examples, config)[1]
+    split = {k: cfg[k] for k in ("seed", "dev_seed", "dev_fraction") if k in cfg}  # else TrainConfig's
+    return carve_dev(examples, TrainConfig(**split))[1]
 
 
 def tuned_copy(
@@ -95,9 +91,9 @@ def tuned_copy(
     from finsent.models.network import read_manifest, update_manifest
 
     src, out = Path(version_dir), Path(out_dir)
-    dev = [e for e in version_dev_split(src, examples) if not e.entities]
     if out.exists():
         raise FileExistsError(f"{out} exists: choose a new directory for the tuned version")
+    dev = [e for e in version_dev_split(src, examples) if not e.entities]
     shutil.copytree(src, out)
     update_manifest(out, version=version, parent_version=read_manifest(src).get("version"))
     return tune_head_bias(out, dev, task)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from finsent.cli.common import console
-from finsent.cli.models_cmd import read_labeled, resolve_model
+from finsent.cli.models_cmd import read_labeled, read_training_examples, resolve_model
 
 __all__ = ["models_distill"]
 
@@ -40,7 +40,7 @@ def models_distill(
     if not skip_training:
         if not topic_data and not sentiment_data:
             raise typer.BadParameter("give --topic-data and/or --sentiment-data (or --skip-training)")
-        examples = [e for ds in read_labeled(topic_data, sentiment_data) for e in ds.examples]
+        examples = read_training_examples(topic_data, sentiment_data, [])
         config = DistillConfig(
             layers=tuple(int(x) for x in layers.split(",") if x.strip()), rank=rank, epochs=epochs, seed=seed
         )

@@ -13,7 +13,7 @@ from finsent.cli.context import current
 from finsent.core.errors import FinsentError
 from finsent.core.sections import CpuBackend, Device
 
-__all__ = ["read_entities", "read_labeled", "register", "resolve_model"]
+__all__ = ["read_entities", "read_labeled", "read_training_examples", "register", "resolve_model"]
 
 models_app = typer.Typer(help="Model registry: list, show, promote, roll back.", no_args_is_help=True)
 
@@ -98,8 +98,9 @@ def train_cmd(
 
     quiet_third_party()
     settings = current().override(models={"base_model": base_model})
-    examples = [e for ds in read_labeled(topic_data, sentiment_data) for e in ds.examples]
-    examples += read_entities(entity_data, doc_labels=entity_doc_labels)
+    examples = read_training_examples(
+        topic_data, sentiment_data, entity_data, entity_doc_labels=entity_doc_labels
+    )
     if max_examples:
         random.Random(seed).shuffle(examples)
         examples = examples[:max_examples]
@@ -137,6 +138,19 @@ def train_cmd(
     if register:
         record = current().registry.register(result.path, copy=out is not None)
         console.print(f"registered {record.version} as {record.status}")
+
+
+def read_training_examples(
+    topic_data: list[Path],
+    sentiment_data: list[Path],
+    entity_data: list[Path],
+    *,
+    entity_doc_labels: bool = False,
+) -> list[Any]:
+    """The examples of ``finsent train``'s data files, in the order it reads them (topic files,
+    sentiment files, entity files): the order its data fingerprint and dev split depend on."""
+    examples = [e for ds in read_labeled(topic_data, sentiment_data) for e in ds.examples]
+    return examples + read_entities(entity_data, doc_labels=entity_doc_labels)
 
 
 def read_entities(paths: list[Path], *, doc_labels: bool = False) -> list[Any]:

@@ -31,18 +31,18 @@ def models_tune_bias(
     `finsent train` was given, in the same order (their fingerprint is checked). Held-out data
     are never read; score the new version with `finsent models gate` afterwards.
     """
-    from finsent.cli.models_cmd import read_entities, read_labeled, resolve_model
+    from finsent.cli.models_cmd import read_training_examples, resolve_model
     from finsent.models.quiet import quiet_third_party
     from finsent.models.tuning import tuned_copy
 
     if task not in ("sentiment", "topic"):
         raise typer.BadParameter("--task is sentiment or topic")
-    if out.exists():
-        raise typer.BadParameter(f"{out} exists: choose a new directory for the tuned version")
     quiet_third_party()
-    examples = [e for ds in read_labeled(topic_data, sentiment_data) for e in ds.examples]
-    examples += read_entities(entity_data)
-    result = tuned_copy(resolve_model(version), out, new_version, examples, task)  # type: ignore[arg-type]
+    examples = read_training_examples(topic_data, sentiment_data, entity_data)
+    try:
+        result = tuned_copy(resolve_model(version), out, new_version, examples, task)  # type: ignore[arg-type]
+    except FileExistsError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     console.print(
         f"wrote {out} ({new_version}): {task} offsets {result['offsets']}, dev macro-F1 "
         f"{result['dev_macro_f1']:.4f}, accuracy {result['dev_accuracy']:.4f} (n={result['n_dev']})"
